@@ -1,0 +1,156 @@
+# SPDX-License-Identifier: GPL-2.0
+# hotpage: top-level build.
+#
+#   make                 BPF objects, skeletons, userspace programs, tests
+#   make deps            install the Debian packages the build and tests need
+#   make kmod KERNEL=6.1|6.12   kmigrated.ko for a Debian kernel under qemu
+#   make kmod KDIR=/lib/modules/$(uname -r)/build   for the running kernel
+#   make check           unit, host BPF and VM tests (check-unit/-host/-vm)
+#   make V=1             show the commands
+#
+# Layout of build/: bpf/ (BPF objects), skel/ (skeletons), obj/ and
+# obj-san/ (userspace objects, plain and sanitized), bin/ (programs),
+# tests/ (test binaries), kmod/<release>/ (modules), bench/ (results).
+
+OUTPUT      := build
+ARCH        := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+CLANG       ?= clang
+BPFTOOL     ?= bpftool
+CC          ?= gcc
+PKG_CONFIG  ?= pkg-config
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# Product BPF programs live in bpf/, test-only ones in tests/bpf/ (as the
+# kernel's selftests keep progs/ apart from the code under test).
+BPF_SRCS      := $(wildcard bpf/*.bpf.c tests/bpf/*.bpf.c)
+BPF_OBJS      := $(addprefix $(OUTPUT)/bpf/,$(notdir $(BPF_SRCS:.bpf.c=.bpf.o)))
+SKELS         := $(addprefix $(OUTPUT)/skel/,$(notdir $(BPF_SRCS:.bpf.c=.skel.h)))
+BPF_INCLUDES  := -Iinclude -Iinclude/arch/$(ARCH)
+BPF_CFLAGS    := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+		 $(BPF_INCLUDES) -idirafter /usr/include -idirafter /usr/include/$(shell uname -m)-linux-gnu
+
+# Userspace: user/<prog>.c for each program in PROGRAMS; every other
+# user/*.c is library code linked into the programs and the tests.
+PROGRAMS      := hotpage-top
+PROG_SRCS     := $(addprefix user/,$(addsuffix .c,$(PROGRAMS)))
+LIB_SRCS      := $(filter-out $(PROG_SRCS),$(wildcard user/*.c))
+LIBS          := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lnuma
+
+WARNINGS      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+		 -Wno-missing-field-initializers
+CFLAGS        ?= -O2 -g
+CFLAGS        += -std=gnu11 $(WARNINGS) -Iinclude -I$(OUTPUT)/skel -Iuser -D_GNU_SOURCE
+SAN_FLAGS     := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+LIB_OBJS      := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(LIB_SRCS))
+LIB_SAN_OBJS  := $(patsubst user/%.c,$(OUTPUT)/obj-san/%.o,$(LIB_SRCS))
+BINS          := $(addprefix $(OUTPUT)/bin/,$(PROGRAMS))
+
+# Tests: tests/unit/test_*.c are cmocka suites (built with sanitizers);
+# tests/host/*.c and tests/vm/*.c are test programs run by tests/run.
+UNIT_SRCS     := $(wildcard tests/unit/test_*.c)
+UNIT_BINS     := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit/%,$(UNIT_SRCS))
+HOST_TEST_SRCS:= $(wildcard tests/host/*.c)
+HOST_TEST_BINS:= $(patsubst tests/host/%.c,$(OUTPUT)/tests/host/%,$(HOST_TEST_SRCS))
+VM_TEST_SRCS  := $(wildcard tests/vm/*.c)
+VM_TEST_BINS  := $(patsubst tests/vm/%.c,$(OUTPUT)/tests/vm/%,$(VM_TEST_SRCS))
+TEST_HDRS     := $(wildcard tests/lib/*.h)
+
+HDRS          := $(wildcard include/*.h include/hotpage/*.h user/*.h)
+
+.PHONY: all deps kmod check check-unit check-host check-vm clean vmlinux-h tests
+.DELETE_ON_ERROR:
+
+all: $(BINS) tests
+
+tests: $(UNIT_BINS) $(HOST_TEST_BINS) $(VM_TEST_BINS)
+
+$(OUTPUT)/bpf $(OUTPUT)/skel $(OUTPUT)/obj $(OUTPUT)/obj-san $(OUTPUT)/bin \
+$(OUTPUT)/tests/unit $(OUTPUT)/tests/host $(OUTPUT)/tests/vm:
+	$(Q)mkdir -p $@
+
+# .bpf.c -> .bpf.o -> .skel.h, as bcc's libbpf-tools does.
+define bpf_rule
+$(OUTPUT)/bpf/$(notdir $(1:.bpf.c=.bpf.o)): $(1) $(HDRS) include/arch/$(ARCH)/vmlinux.h | $(OUTPUT)/bpf
+	$$(call msg,BPF,$$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $$< -o $$@.tmp
+	$(Q)$(BPFTOOL) gen object $$@ $$@.tmp
+	$(Q)rm -f $$@.tmp
+endef
+$(foreach src,$(BPF_SRCS),$(eval $(call bpf_rule,$(src))))
+
+$(OUTPUT)/skel/%.skel.h: $(OUTPUT)/bpf/%.bpf.o | $(OUTPUT)/skel
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
+
+$(OUTPUT)/obj/%.o: user/%.c $(HDRS) $(SKELS) | $(OUTPUT)/obj
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/obj-san/%.o: user/%.c $(HDRS) $(SKELS) | $(OUTPUT)/obj-san
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(OUTPUT)/bin/%: $(OUTPUT)/obj/%.o $(LIB_OBJS) | $(OUTPUT)/bin
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+$(OUTPUT)/tests/unit/%: tests/unit/%.c $(LIB_SAN_OBJS) $(HDRS) $(TEST_HDRS) | $(OUTPUT)/tests/unit
+	$(call msg,CC-UNIT,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/lib $< $(LIB_SAN_OBJS) $(LIBS) -lcmocka -o $@
+
+$(OUTPUT)/tests/host/%: tests/host/%.c $(LIB_OBJS) $(HDRS) $(TEST_HDRS) $(SKELS) | $(OUTPUT)/tests/host
+	$(call msg,CC-TEST,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib $< $(LIB_OBJS) $(LIBS) -o $@
+
+$(OUTPUT)/tests/vm/%: tests/vm/%.c $(LIB_OBJS) $(HDRS) $(TEST_HDRS) $(SKELS) | $(OUTPUT)/tests/vm
+	$(call msg,CC-TEST,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib $< $(LIB_OBJS) $(LIBS) -o $@
+
+# The committed vmlinux.h is trimmed to the types hotpage's programs use;
+# regenerate it from Debian 6.12's BTF after adding a type to the list.
+vmlinux-h:
+	$(Q)tools/gen-vmlinux-h "$$(tools/kernels/fetch 6.12)/vmlinux" > include/arch/$(ARCH)/vmlinux.h
+
+# ---------------------------------------------------------------- deps
+deps:
+	$(Q)tools/deps
+
+# ---------------------------------------------------------------- module
+# KERNEL=6.1|6.12 builds against a cached Debian kernel (downloaded on
+# first use); KDIR= builds against any prepared kernel tree.
+kmod:
+ifneq ($(KDIR),)
+	$(Q)$(MAKE) -C kernel-helper KDIR=$(KDIR) O_MOD=$(abspath $(OUTPUT))/kmod/$(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null || basename $$(dirname $(KDIR)))
+else ifneq ($(KERNEL),)
+	$(Q)kdir=$$(tools/kernels/fetch $(KERNEL)) && \
+	  $(MAKE) -C kernel-helper KDIR=$$kdir/build RESOLVE_BTFIDS=$$kdir/resolve_btfids \
+		O_MOD=$(abspath $(OUTPUT))/kmod/$$(cat $$kdir/release)
+else
+	@echo "make kmod: set KERNEL=6.1|6.12 (Debian kernel, for the VM tests) or KDIR=<kernel build dir>" >&2; exit 2
+endif
+
+# ---------------------------------------------------------------- tests
+check: all
+	$(Q)tests/run all
+
+check-unit: $(UNIT_BINS)
+	$(Q)tests/run unit
+
+check-host: all
+	$(Q)tests/run host
+
+check-vm: all
+	$(Q)tests/run vm
+
+clean:
+	$(call msg,CLEAN,$(OUTPUT))
+	$(Q)rm -rf $(OUTPUT)
+	$(Q)$(MAKE) -s -C kernel-helper clean-src

@@ -13,28 +13,28 @@
 
 #define HP_TEST_SKIP 77
 
-#define hp_skip(...)                                                           \
-	do {                                                                   \
-		printf("skip: " __VA_ARGS__);                                  \
-		printf("\n");                                                  \
-		fflush(stdout);                                                \
-		exit(HP_TEST_SKIP);                                            \
+#define hp_skip(...)                                                                               \
+	do {                                                                                       \
+		printf("skip: " __VA_ARGS__);                                                      \
+		printf("\n");                                                                      \
+		fflush(stdout);                                                                    \
+		exit(HP_TEST_SKIP);                                                                \
 	} while (0)
 
-#define hp_fail(...)                                                           \
-	do {                                                                   \
-		printf("fail: %s:%d: ", __FILE__, __LINE__);                   \
-		printf(__VA_ARGS__);                                           \
-		printf("\n");                                                  \
-		fflush(stdout);                                                \
-		exit(1);                                                       \
+#define hp_fail(...)                                                                               \
+	do {                                                                                       \
+		printf("fail: %s:%d: ", __FILE__, __LINE__);                                       \
+		printf(__VA_ARGS__);                                                               \
+		printf("\n");                                                                      \
+		fflush(stdout);                                                                    \
+		exit(1);                                                                           \
 	} while (0)
 
 /* Fail with the formatted reason unless @cond holds. */
-#define hp_check(cond, ...)                                                    \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			hp_fail(__VA_ARGS__);                                  \
+#define hp_check(cond, ...)                                                                        \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			hp_fail(__VA_ARGS__);                                                      \
 	} while (0)
 
 static inline void hp_require_root(void)

@@ -6,12 +6,14 @@
 #   make kmod KERNEL=6.1|6.12   kmigrated.ko for a Debian kernel under qemu
 #   make kmod KDIR=/lib/modules/$(uname -r)/build   for the running kernel
 #   make check           unit, host BPF and VM tests (check-unit/-host/-vm)
+#   make lint            clang-format, clang-tidy, cppcheck on new code
 #   make V=1             show the commands
 #
 # Layout of build/: bpf/ (BPF objects), skel/ (skeletons), obj/ and
 # obj-san/ (userspace objects, plain and sanitized), bin/ (programs),
 # tests/ (test binaries), kmod/<release>/ (modules), bench/ (results).
 
+SHELL       := /bin/bash
 OUTPUT      := build
 ARCH        := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 CLANG       ?= clang
@@ -65,8 +67,10 @@ TEST_HDRS     := $(wildcard tests/lib/*.h)
 
 HDRS          := $(wildcard include/*.h include/hotpage/*.h user/*.h)
 
-.PHONY: all deps kmod check check-unit check-host check-vm clean vmlinux-h tests
+.PHONY: all deps kmod check check-unit check-host check-vm clean vmlinux-h tests lint
 .DELETE_ON_ERROR:
+# Keep the objects: relinking everything after each edit is slow enough.
+.SECONDARY:
 
 all: $(BINS) tests
 
@@ -117,7 +121,8 @@ $(OUTPUT)/tests/vm/%: tests/vm/%.c $(LIB_OBJS) $(HDRS) $(TEST_HDRS) $(SKELS) | $
 # The committed vmlinux.h is trimmed to the types hotpage's programs use;
 # regenerate it from Debian 6.12's BTF after adding a type to the list.
 vmlinux-h:
-	$(Q)tools/gen-vmlinux-h "$$(tools/kernels/fetch 6.12)/vmlinux" > include/arch/$(ARCH)/vmlinux.h
+	$(Q)tools/gen-vmlinux-h "$$(tools/kernels/fetch 6.12)/vmlinux" > include/arch/$(ARCH)/vmlinux.h.tmp
+	$(Q)mv include/arch/$(ARCH)/vmlinux.h.tmp include/arch/$(ARCH)/vmlinux.h
 
 # ---------------------------------------------------------------- deps
 deps:
@@ -149,6 +154,26 @@ check-host: all
 
 check-vm: all
 	$(Q)tests/run vm
+
+# ---------------------------------------------------------------- lint
+# New code stays clean: clang-format with the repository's style (the module
+# and the generated vmlinux.h excepted: kernel style, generated), clang-tidy
+# and cppcheck on userspace and test code.
+FORMAT_SRCS := $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h include/*.h include/hotpage/*.h \
+		 tests/*/*.c tests/*/*.h tools/*.c)
+TIDY_SRCS   := $(wildcard user/*.c tests/host/*.c tests/vm/*.c tools/*.c)
+TIDY_CHECKS := -*,clang-analyzer-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,-bugprone-assignment-in-if-condition,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling,-bugprone-narrowing-conversions,-bugprone-implicit-widening-of-multiplication-result
+
+lint: $(SKELS)
+	$(call msg,FORMAT,$(words $(FORMAT_SRCS)) files)
+	$(Q)clang-format --dry-run -Werror $(FORMAT_SRCS)
+	$(call msg,TIDY,$(words $(TIDY_SRCS)) files)
+	$(Q)clang-tidy --quiet --warnings-as-errors='*' --checks='$(TIDY_CHECKS)' $(TIDY_SRCS) -- \
+		--no-system-header-prefix=bpf/ $(filter-out -O2 -g,$(CFLAGS)) -Itests/lib 2>&1 | { grep -v '^[0-9]* warnings generated' || true; }; \
+		exit $${PIPESTATUS[0]}
+	$(call msg,CPPCHECK,$(words $(TIDY_SRCS)) files)
+	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+		--inline-suppr --include=/usr/include/bpf/libbpf_common.h -Iinclude -Iuser -Itests/lib $(TIDY_SRCS)
 
 clean:
 	$(call msg,CLEAN,$(OUTPUT))

@@ -74,7 +74,7 @@ int main(void)
 	const char *tier_boot = getenv("HOTPAGE_VM_TIER");
 	int t0, t1;
 
-	if (!tier_boot || strcmp(tier_boot, "1"))
+	if (!tier_boot || strcmp(tier_boot, "1") != 0)
 		hp_skip("not a guest booted with tools/vmtest --tier");
 
 	t0 = tier_of(0);

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What differs between the kernels kmigrated builds against (Debian's 6.1
+ * and 6.12 so far), kept in this one file.
+ *
+ * Where the difference is a macro, its presence is tested rather than
+ * LINUX_VERSION_CODE: stable and distribution kernels backport such macros
+ * independently of their version number.
+ */
+#ifndef KMIGRATED_COMPAT_H
+#define KMIGRATED_COMPAT_H
+
+#include <linux/btf.h>
+#include <linux/btf_ids.h>
+#include <linux/compiler.h>
+
+/*
+ * BPF programs find kfuncs through BTF, and a module's kfuncs through the
+ * module's own BTF: without these the module would load but be unusable.
+ */
+#if !IS_ENABLED(CONFIG_BPF_SYSCALL) || !IS_ENABLED(CONFIG_DEBUG_INFO_BTF_MODULES)
+#error "kmigrated needs CONFIG_BPF_SYSCALL=y and CONFIG_DEBUG_INFO_BTF_MODULES=y"
+#endif
+
+/* Kfunc definition markers; 6.1 has neither. */
+#ifndef __bpf_kfunc
+#define __bpf_kfunc __used __noclone noinline
+#endif
+
+#ifndef __bpf_kfunc_start_defs
+#define __bpf_kfunc_start_defs()                                                                   \
+	__diag_push();                                                                             \
+	__diag_ignore_all("-Wmissing-prototypes",                                                  \
+			  "Global kfuncs as their definitions will be in BTF")
+#define __bpf_kfunc_end_defs() __diag_pop()
+#endif
+
+/*
+ * Kfunc sets: newer kernels flag the set (BTF_SET8_KFUNCS) and refuse to
+ * register one without the flag; 6.1 has only the plain BTF_SET8 form.
+ */
+#ifndef BTF_KFUNCS_START
+#define BTF_KFUNCS_START(name) BTF_SET8_START(name)
+#define BTF_KFUNCS_END(name) BTF_SET8_END(name)
+#endif
+
+#endif /* KMIGRATED_COMPAT_H */

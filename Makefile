@@ -133,7 +133,9 @@ deps:
 # first use); KDIR= builds against any prepared kernel tree.
 kmod:
 ifneq ($(KDIR),)
-	$(Q)$(MAKE) -C kernel-helper KDIR=$(KDIR) O_MOD=$(abspath $(OUTPUT))/kmod/$(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null || basename $$(dirname $(KDIR)))
+	$(Q)release=$$(sed -n 's/^#define UTS_RELEASE "\(.*\)"/\1/p' $(abspath $(KDIR))/include/generated/utsrelease.h) && \
+	  [ -n "$$release" ] || { echo "make kmod: no kernel release in $(KDIR)/include/generated/utsrelease.h" >&2; exit 2; } && \
+	  $(MAKE) -C kernel-helper KDIR=$(abspath $(KDIR)) O_MOD=$(abspath $(OUTPUT))/kmod/$$release
 else ifneq ($(KERNEL),)
 	$(Q)kdir=$$(tools/kernels/fetch $(KERNEL)) && \
 	  $(MAKE) -C kernel-helper KDIR=$$kdir/build RESOLVE_BTFIDS=$$kdir/resolve_btfids \

@@ -65,7 +65,7 @@ VM_TEST_SRCS  := $(wildcard tests/vm/*.c)
 VM_TEST_BINS  := $(patsubst tests/vm/%.c,$(OUTPUT)/tests/vm/%,$(VM_TEST_SRCS))
 TEST_HDRS     := $(wildcard tests/lib/*.h)
 
-HDRS          := $(wildcard include/*.h include/hotpage/*.h user/*.h)
+HDRS          := $(wildcard include/*.h include/hotpage/*.h user/*.h bpf/*.h)
 
 .PHONY: all deps kmod check check-unit check-host check-vm clean vmlinux-h tests lint
 .DELETE_ON_ERROR:

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The access event: what every hotness source (fault, numa-hint, perf,
+ * damon, scan) sends to userspace, one fixed-size record per sampled
+ * access, the same bytes in BPF and in the daemon. Also the per-source
+ * counters and runtime configuration that all sources share.
+ *
+ * Transport: one BPF ring buffer per CPU, held in the array-of-maps
+ * hp_rings (index: CPU id) that every source's object shares; see
+ * bpf/hp_source.bpf.h for the producer side.
+ */
+#ifndef HOTPAGE_EVENT_H
+#define HOTPAGE_EVENT_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Bump when the layout of struct hp_event changes; readers check it. */
+#define HP_EVENT_VERSION 1
+
+enum hp_source {
+	HP_SRC_FAULT = 1, /* exceptions:page_fault_user */
+	HP_SRC_NUMA_HINT = 2, /* NUMA hint faults (numa_migrate_prep/check) */
+	HP_SRC_PERF = 3, /* perf sampling with PERF_SAMPLE_ADDR */
+	HP_SRC_DAMON = 4, /* damon:damon_aggregated regions */
+	HP_SRC_SCAN = 5, /* kmigrated.ko's accessed-bit scanner */
+	HP_SRC_MAX,
+};
+
+/* struct hp_event.flags */
+enum hp_event_flags {
+	HP_EV_READ = 1 << 0, /* the access read */
+	HP_EV_WRITE = 1 << 1, /* the access wrote */
+	HP_EV_INSTR = 1 << 2, /* instruction fetch */
+	HP_EV_PROT = 1 << 3, /* fault on a present page: NUMA hint, COW, protection */
+	HP_EV_PHYS = 1 << 4, /* addr/end are physical addresses (DAMON paddr) */
+	HP_EV_REGION = 1 << 5, /* [addr, end) is a region (DAMON), not one access */
+};
+
+#define HP_PFN_UNKNOWN (~0ULL)
+#define HP_NODE_UNKNOWN (-1)
+
+/* One sampled access (or, for DAMON, one aggregated region). 64 bytes. */
+struct hp_event {
+	__u8 version; /* HP_EVENT_VERSION */
+	__u8 source; /* enum hp_source */
+	__u16 flags; /* enum hp_event_flags */
+	__u16 cpu; /* CPU the access was seen on */
+	__s16 cpu_node; /* that CPU's node, HP_NODE_UNKNOWN if unknown */
+	__u32 tgid; /* process; 0 for kernel or physical-address sources */
+	__u32 pid; /* thread */
+	__u64 ts_ns; /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
+	__u64 addr; /* virtual address accessed; DAMON: region start */
+	__u64 end; /* DAMON: region end (exclusive); 0 otherwise */
+	__u64 pfn; /* page frame number, HP_PFN_UNKNOWN if the source lacks it */
+	__s16 page_node; /* node of the page, HP_NODE_UNKNOWN if unknown */
+	__u16 reserved; /* zero */
+	__u32 nr_accesses; /* DAMON: nr_accesses; perf: sample weight; others: 1 */
+	__u32 age; /* DAMON: region age in aggregation intervals; 0 otherwise */
+	__u32 target; /* DAMON: target index; 0 otherwise */
+};
+
+/*
+ * Per-CPU counters of one source (value of its hp_stats per-CPU array,
+ * one entry). Userspace sums over CPUs. seen >= sampled >= emitted, and
+ * sampled = emitted + dropped + errors.
+ */
+struct hp_source_stats {
+	__u64 seen; /* hook invocations */
+	__u64 sampled; /* ... that passed the filter and the sampling period */
+	__u64 emitted; /* records submitted to a ring buffer */
+	__u64 dropped; /* records lost because the ring buffer was full */
+	__u64 errors; /* records lost for other reasons (no ring for the CPU, bad input) */
+	__u64 countdown; /* sampling state: events left until the next sample */
+};
+
+enum hp_filter_mode {
+	HP_FILTER_NONE = 0, /* every process */
+	HP_FILTER_TGIDS = 1, /* only tgids present in the hp_filter_tgids hash */
+	HP_FILTER_CGROUP = 2, /* only tasks whose cgroup v2 id is cgroup_id */
+};
+
+/*
+ * Runtime configuration of one source (value of its hp_config array, one
+ * entry): userspace may rewrite it at any time. sample_period 0 means
+ * "the load-time default" (rodata default_sample_period).
+ */
+struct hp_source_config {
+	__u32 sample_period; /* emit one event in sample_period; 1 = all */
+	__u32 filter_mode; /* enum hp_filter_mode */
+	__u64 cgroup_id; /* HP_FILTER_CGROUP */
+};
+
+/* Capacity of hp_filter_tgids. */
+#define HP_FILTER_TGIDS_MAX 1024
+
+#endif /* HOTPAGE_EVENT_H */

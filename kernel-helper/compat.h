@@ -44,4 +44,33 @@
 #define BTF_KFUNCS_END(name) BTF_SET8_END(name)
 #endif
 
+/*
+ * Non-exported mm functions the pfn route calls through pointers resolved
+ * at load (syms.c). Their prototypes changed between 6.1 and 6.12, and a
+ * pointer of the wrong type would be called silently wrong, so the
+ * version is tested here (there is no macro to test). Both were checked
+ * against the BTF of Debian's 6.1 and 6.12; the boundaries in between are
+ * the upstream releases that changed them, as far as known, and need a
+ * look before building for a kernel other than those two:
+ *  - folio_isolate_lru() returns int (0 or -EBUSY) on 6.1, bool (true on
+ *    success) since 6.4;
+ *  - migrate_pages() takes new_page_t / free_page_t callbacks (struct
+ *    page) on 6.1, new_folio_t / free_folio_t (struct folio) since 6.5.
+ */
+#include <linux/version.h>
+#include <linux/migrate.h>
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+#define KMIG_ISOLATE_RETURNS_BOOL 1
+#endif
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+#define KMIG_MIGRATE_FOLIO_CALLBACKS 1
+typedef new_folio_t kmig_new_t;
+typedef free_folio_t kmig_free_t;
+#else
+typedef new_page_t kmig_new_t;
+typedef free_page_t kmig_free_t;
+#endif
+
 #endif /* KMIGRATED_COMPAT_H */

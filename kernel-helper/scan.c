@@ -1,0 +1,501 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The accessed-bit scanner, as in the kmmscand series: the kthread
+ * kmigrated_scan wakes every scan_period_ms, walks the page tables of the
+ * processes in scope (a list of tgids, or all user processes), and for
+ * each PTE that maps a page on a lower-tier node tests and clears the
+ * accessed bit. It flushes the TLB for the range it cleared, so that the
+ * next pass sees only accesses made since, and reports every accessed
+ * page through the tracepoint kmigrated:kmigrated_scan_access, where a
+ * BPF program (bpf/scan.bpf.c) turns it into a hotpage event.
+ *
+ * A pass visits at most scan_pages PTEs and the next one resumes where it
+ * stopped (tgids in ascending order, then addresses), so the cost per
+ * period is bounded whatever the scope; it shows in scan_ns.
+ *
+ * The accessed bit is cleared with a compare-and-exchange on a present,
+ * young PTE (PMD for a huge page), so a PTE changed meanwhile (unmapped,
+ * migrated, made dirty by the CPU) is left alone rather than corrupted,
+ * whether or not the page-table walker holds the PTE lock (6.12 does,
+ * 6.1 does not). x86 only, like the rest of the module's build.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kthread.h>
+#include <linux/mm.h>
+#include <linux/mmap_lock.h>
+#include <linux/nodemask.h>
+#include <linux/pagewalk.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/vmalloc.h>
+
+#include "internal.h"
+
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
+unsigned int kmig_scan_period_ms = 1000;
+unsigned int kmig_scan_pages = 262144;
+
+/* Processes scanned at most per pass in "all" mode. */
+#define KMIG_SCAN_ALL_MAX 4096
+
+static bool kmig_scan_ok; /* walk_page_range and flush_tlb_mm_range found */
+static nodemask_t kmig_scan_nodes; /* lower-tier nodes: the ones scanned */
+static struct task_struct *kmig_scan_thread;
+
+/* Scope; kmig_scan_lock is only tried from the kfunc. */
+static DEFINE_SPINLOCK(kmig_scan_lock);
+static u32 kmig_scan_tgids[KMIGRATED_SCAN_TGIDS_MAX];
+static unsigned int kmig_scan_nr;
+static bool kmig_scan_all;
+
+/* Where the next pass starts. */
+static u32 kmig_cursor_tgid;
+static unsigned long kmig_cursor_addr;
+
+static u32 *kmig_scan_list; /* KMIG_SCAN_ALL_MAX entries, the thread's */
+
+struct kmig_scan_walk {
+	u32 tgid;
+	long budget; /* PTEs this pass may still visit */
+	unsigned long stop; /* where the budget ran out */
+	unsigned long flush_start, flush_end;
+	u64 ptes, accessed;
+};
+
+static void kmig_scan_hit(struct kmig_scan_walk *w, unsigned long pfn, int nid,
+			  unsigned long addr, unsigned long start, unsigned long end)
+{
+	w->accessed++;
+	if (w->flush_end <= w->flush_start) {
+		w->flush_start = start;
+		w->flush_end = end;
+	} else {
+		w->flush_start = min(w->flush_start, start);
+		w->flush_end = max(w->flush_end, end);
+	}
+	trace_kmigrated_scan_access(pfn, nid, w->tgid, addr);
+}
+
+static bool kmig_scan_node(unsigned long pfn, int *nid)
+{
+	if (!pfn_valid(pfn))
+		return false;
+	*nid = page_to_nid(pfn_to_page(pfn));
+	return node_isset(*nid, kmig_scan_nodes);
+}
+
+static int kmig_scan_pte(pte_t *ptep, unsigned long addr, unsigned long next, struct mm_walk *walk)
+{
+	struct kmig_scan_walk *w = walk->private;
+	pte_t pte = ptep_get(ptep);
+	unsigned long pfn;
+	int nid;
+
+	if (--w->budget < 0) {
+		w->stop = addr;
+		return 1;
+	}
+	if (!pte_present(pte) || pte_special(pte))
+		return 0;
+	pfn = pte_pfn(pte);
+	if (!kmig_scan_node(pfn, &nid))
+		return 0;
+	w->ptes++;
+	if (!pte_young(pte))
+		return 0;
+	if (cmpxchg(&ptep->pte, pte_val(pte), pte_val(pte_mkold(pte))) != pte_val(pte))
+		return 0;
+	kmig_scan_hit(w, pfn, nid, addr, addr, addr + PAGE_SIZE);
+	return 0;
+}
+
+/* Huge PMDs are tested here, whole; page tables go on to kmig_scan_pte(). */
+static int kmig_scan_pmd(pmd_t *pmdp, unsigned long addr, unsigned long next, struct mm_walk *walk)
+{
+	struct kmig_scan_walk *w = walk->private;
+	pmd_t pmd = READ_ONCE(*pmdp);
+	unsigned long pfn;
+	int nid;
+
+	if (!pmd_trans_huge(pmd))
+		return 0;
+	walk->action = ACTION_CONTINUE; /* never split it */
+	if (--w->budget < 0) {
+		w->stop = addr;
+		return 1;
+	}
+	if (!pmd_present(pmd))
+		return 0;
+	pfn = pmd_pfn(pmd) + ((addr & ~HPAGE_PMD_MASK) >> PAGE_SHIFT);
+	if (!kmig_scan_node(pfn, &nid))
+		return 0;
+	w->ptes++;
+	if (!pmd_young(pmd))
+		return 0;
+	if (cmpxchg(&pmdp->pmd, pmd_val(pmd), pmd_val(pmd_mkold(pmd))) != pmd_val(pmd))
+		return 0;
+	kmig_scan_hit(w, pfn, nid, addr, addr & HPAGE_PMD_MASK,
+		      (addr & HPAGE_PMD_MASK) + HPAGE_PMD_SIZE);
+	return 0;
+}
+
+static const struct mm_walk_ops kmig_scan_ops = {
+	.pmd_entry = kmig_scan_pmd,
+	.pte_entry = kmig_scan_pte,
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+	.walk_lock = PGWALK_RDLOCK,
+#endif
+};
+
+/*
+ * Scans @tgid's page tables from @start; false when the budget ran out
+ * (w->stop says where).
+ */
+static bool kmig_scan_mm(struct kmig_scan_walk *w, u32 tgid, unsigned long start)
+{
+	struct vm_area_struct *vma;
+	struct mm_struct *mm;
+	unsigned long addr = start;
+	bool done = true;
+	int err;
+
+	mm = kmig_get_mm(tgid);
+	if (!mm)
+		return true;
+	w->tgid = tgid;
+	mmap_read_lock(mm);
+	for (vma = find_vma(mm, addr); vma; vma = find_vma(mm, addr)) {
+		addr = max(addr, vma->vm_start);
+		if (vma->vm_flags & (VM_PFNMAP | VM_IO | VM_HUGETLB | VM_MIXEDMAP)) {
+			addr = vma->vm_end;
+			continue;
+		}
+		w->flush_start = w->flush_end = 0;
+		err = kmig_sym.walk_page_range(mm, addr, vma->vm_end, &kmig_scan_ops, w);
+		/* What was cleared must miss in the TLBs for the next pass to see it. */
+		if (w->flush_end > w->flush_start)
+			kmig_sym.flush_tlb_mm_range(mm, w->flush_start, w->flush_end, PAGE_SHIFT,
+						    false);
+		if (err) {
+			done = false;
+			break;
+		}
+		addr = vma->vm_end;
+		if (fatal_signal_pending(current) || kthread_should_stop())
+			break;
+		if (need_resched()) { /* the next vma is looked up again */
+			mmap_read_unlock(mm);
+			cond_resched();
+			mmap_read_lock(mm);
+		}
+	}
+	mmap_read_unlock(mm);
+	mmput(mm);
+	return done;
+}
+
+static int kmig_cmp_u32(const void *a, const void *b)
+{
+	u32 x = *(const u32 *)a, y = *(const u32 *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The tgids in scope, ascending, into kmig_scan_list. */
+static unsigned int kmig_scan_collect(void)
+{
+	struct task_struct *p;
+	unsigned int n = 0;
+	bool all;
+
+	spin_lock_irq(&kmig_scan_lock);
+	all = kmig_scan_all;
+	if (!all) {
+		n = kmig_scan_nr;
+		memcpy(kmig_scan_list, kmig_scan_tgids, n * sizeof(u32));
+	}
+	spin_unlock_irq(&kmig_scan_lock);
+	if (all) {
+		rcu_read_lock();
+		for_each_process(p) {
+			if (n == KMIG_SCAN_ALL_MAX)
+				break;
+			if (!(p->flags & PF_KTHREAD) && p->mm)
+				kmig_scan_list[n++] = p->tgid;
+		}
+		rcu_read_unlock();
+	}
+	sort(kmig_scan_list, n, sizeof(u32), kmig_cmp_u32, NULL);
+	return n;
+}
+
+static void kmig_scan_pass(void)
+{
+	struct kmig_scan_walk w = { .budget = READ_ONCE(kmig_scan_pages) };
+	unsigned int n = kmig_scan_collect(), i;
+	bool done = true;
+
+	for (i = 0; i < n; i++) {
+		u32 tgid = kmig_scan_list[i];
+
+		if (tgid < kmig_cursor_tgid)
+			continue;
+		if (!kmig_scan_mm(&w, tgid, tgid == kmig_cursor_tgid ? kmig_cursor_addr : 0)) {
+			kmig_cursor_tgid = tgid;
+			kmig_cursor_addr = w.stop;
+			done = false;
+			break;
+		}
+		if (kthread_should_stop())
+			break;
+	}
+	if (done) {
+		kmig_cursor_tgid = 0;
+		kmig_cursor_addr = 0;
+	}
+	kmig_count(NULL, KMIGRATED_STAT_SCAN_PASSES, 1);
+	kmig_count(NULL, KMIGRATED_STAT_SCAN_PTES, w.ptes);
+	kmig_count(NULL, KMIGRATED_STAT_SCAN_ACCESSED, w.accessed);
+}
+
+static bool kmig_scan_idle(void)
+{
+	return !READ_ONCE(kmig_scan_all) && !READ_ONCE(kmig_scan_nr);
+}
+
+static int kmig_scan_fn(void *unused)
+{
+	u64 runtime = current->se.sum_exec_runtime, now;
+
+	while (!kthread_should_stop()) {
+		schedule_timeout_interruptible(
+			msecs_to_jiffies(max(READ_ONCE(kmig_scan_period_ms), 1U)));
+		if (kthread_should_stop())
+			break;
+		if (kmig_scan_idle())
+			continue;
+		kmig_scan_pass();
+		now = current->se.sum_exec_runtime;
+		kmig_count(NULL, KMIGRATED_STAT_SCAN_NS, now - runtime);
+		runtime = now;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- scope */
+
+/* Changes the scope; @tgid is ignored for ALL and NONE. Caller holds the lock. */
+static int kmig_scan_apply(u32 tgid, u32 op)
+{
+	unsigned int i;
+
+	switch (op) {
+	case KMIGRATED_SCAN_ALL:
+		kmig_scan_all = true;
+		return 0;
+	case KMIGRATED_SCAN_NONE:
+		kmig_scan_all = false;
+		kmig_scan_nr = 0;
+		return 0;
+	case KMIGRATED_SCAN_ADD:
+	case KMIGRATED_SCAN_DEL:
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (!tgid || tgid > PID_MAX_LIMIT)
+		return -EINVAL;
+	for (i = 0; i < kmig_scan_nr && kmig_scan_tgids[i] != tgid; i++)
+		;
+	if (op == KMIGRATED_SCAN_DEL) {
+		if (i < kmig_scan_nr)
+			kmig_scan_tgids[i] = kmig_scan_tgids[--kmig_scan_nr];
+		return 0;
+	}
+	if (i < kmig_scan_nr)
+		return 0;
+	if (kmig_scan_nr == KMIGRATED_SCAN_TGIDS_MAX)
+		return -ENOSPC;
+	kmig_scan_tgids[kmig_scan_nr++] = tgid;
+	kmig_scan_all = false;
+	return 0;
+}
+
+__bpf_kfunc_start_defs();
+
+/**
+ * kmigrated_scan_scope - change the scanner's scope
+ * @tgid: the process (KMIGRATED_SCAN_ADD, KMIGRATED_SCAN_DEL)
+ * @op: enum kmigrated_scan_op
+ *
+ * Return: 0, -EINVAL (bad op or tgid), -ENOSPC (scope full), -EBUSY (the
+ * scope lock is held here already), -EOPNOTSUPP (no scanner).
+ */
+__bpf_kfunc int kmigrated_scan_scope(u32 tgid, u32 op)
+{
+	unsigned long flags;
+	int err, tries = 0;
+
+	kmig_count(NULL, KMIGRATED_STAT_KFUNC_CALLS, 1);
+	if (!kmig_scan_ok)
+		return -EOPNOTSUPP;
+	if (!irqs_disabled() && !in_nmi()) { /* cannot be nested in a holder: wait */
+		spin_lock_irqsave(&kmig_scan_lock, flags);
+		err = kmig_scan_apply(tgid, op);
+		spin_unlock_irqrestore(&kmig_scan_lock, flags);
+		return err;
+	}
+	local_irq_save(flags);
+	while (!spin_trylock(&kmig_scan_lock)) {
+		if (++tries >= 4096) {
+			local_irq_restore(flags);
+			return -EBUSY;
+		}
+		cpu_relax();
+	}
+	err = kmig_scan_apply(tgid, op);
+	spin_unlock_irqrestore(&kmig_scan_lock, flags);
+	return err;
+}
+
+__bpf_kfunc_end_defs();
+
+/*
+ * sysfs scan_tgids: "none", "all", or the tgids, space separated;
+ * "unavailable" when the scanner could not start.
+ */
+ssize_t kmig_scan_tgids_show(char *buf)
+{
+	unsigned int i;
+	ssize_t len = 0;
+
+	if (!kmig_scan_ok)
+		return sysfs_emit(buf, "unavailable\n");
+	spin_lock_irq(&kmig_scan_lock);
+	if (kmig_scan_all)
+		len = sysfs_emit_at(buf, len, "all");
+	else if (!kmig_scan_nr)
+		len = sysfs_emit_at(buf, len, "none");
+	for (i = 0; !kmig_scan_all && i < kmig_scan_nr; i++)
+		len += sysfs_emit_at(buf, len, "%s%u", i ? " " : "", kmig_scan_tgids[i]);
+	spin_unlock_irq(&kmig_scan_lock);
+	return len + sysfs_emit_at(buf, len, "\n");
+}
+
+/* Replaces the scope; on a bad value returns -EINVAL and keeps the old one. */
+int kmig_scan_tgids_store(const char *buf)
+{
+	u32 tgids[KMIGRATED_SCAN_TGIDS_MAX];
+	unsigned int n = 0, i;
+	char *copy, *s, *tok;
+	int err = 0;
+	bool all = false;
+
+	if (!kmig_scan_ok)
+		return -EOPNOTSUPP;
+	copy = kstrdup(buf, GFP_KERNEL);
+	if (!copy)
+		return -ENOMEM;
+	s = strim(copy);
+	if (!strcmp(s, "all")) {
+		all = true;
+	} else if (strcmp(s, "none") && *s) {
+		while ((tok = strsep(&s, " \t,")) != NULL) {
+			if (!*tok)
+				continue;
+			if (n == KMIGRATED_SCAN_TGIDS_MAX) {
+				err = -ENOSPC;
+				break;
+			}
+			if (kstrtou32(tok, 10, &tgids[n]) || !tgids[n] ||
+			    tgids[n] > PID_MAX_LIMIT) {
+				err = -EINVAL;
+				break;
+			}
+			n++;
+		}
+	} else if (!*s) {
+		err = -EINVAL;
+	}
+	kfree(copy);
+	if (err)
+		return err;
+	spin_lock_irq(&kmig_scan_lock);
+	kmig_scan_apply(0, KMIGRATED_SCAN_NONE);
+	if (all)
+		kmig_scan_apply(0, KMIGRATED_SCAN_ALL);
+	for (i = 0; i < n; i++)
+		kmig_scan_apply(tgids[i], KMIGRATED_SCAN_ADD);
+	spin_unlock_irq(&kmig_scan_lock);
+	return 0;
+}
+
+ssize_t kmig_scan_nodes_show(char *buf)
+{
+	return sysfs_emit(buf, "%*pbl\n", nodemask_pr_args(&kmig_scan_nodes));
+}
+
+/* ------------------------------------------------------------ module */
+
+/**
+ * kmig_scan_init - start the scanner
+ * @fail_symbol: a symbol to treat as missing (testing), or NULL
+ * @nodes: nodelist of the nodes to scan, or NULL for the lower tier
+ *
+ * A missing symbol leaves the module without a scanner (said in the log),
+ * not without its other services. Return: 0 or -errno (bad @nodes, no
+ * memory).
+ */
+int kmig_scan_init(const char *fail_symbol, const char *nodes)
+{
+	const char *missing = NULL;
+	struct task_struct *t;
+	int nid;
+
+	if (nodes && *nodes) {
+		if (nodelist_parse(nodes, kmig_scan_nodes) ||
+		    nodes_empty(kmig_scan_nodes)) {
+			pr_err("scan_nodes=%s: not a node list\n", nodes);
+			return -EINVAL;
+		}
+	} else {
+		/* Lower tier: nodes with memory and no CPUs (CXL, PMEM, far memory). */
+		nodes_clear(kmig_scan_nodes);
+		for_each_node_state(nid, N_MEMORY) {
+			if (cpumask_empty(cpumask_of_node(nid)))
+				node_set(nid, kmig_scan_nodes);
+		}
+	}
+	if (kmig_resolve_scan_symbols(fail_symbol, &missing)) {
+		pr_warn("accessed-bit scanner unavailable: cannot resolve %s\n", missing);
+		return 0;
+	}
+	kmig_scan_list = kvcalloc(KMIG_SCAN_ALL_MAX, sizeof(u32), GFP_KERNEL);
+	if (!kmig_scan_list)
+		return -ENOMEM;
+	t = kthread_run(kmig_scan_fn, NULL, "kmigrated_scan");
+	if (IS_ERR(t)) {
+		kvfree(kmig_scan_list);
+		kmig_scan_list = NULL;
+		return PTR_ERR(t);
+	}
+	kmig_scan_thread = t;
+	kmig_scan_ok = true;
+	return 0;
+}
+
+void kmig_scan_exit(void)
+{
+	if (kmig_scan_thread)
+		kthread_stop(kmig_scan_thread);
+	kmig_scan_thread = NULL;
+	kvfree(kmig_scan_list);
+	kmig_scan_list = NULL;
+	kmig_scan_ok = false;
+}

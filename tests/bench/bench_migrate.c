@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Benchmark, run inside a guest (make bench-migrate boots them): move
+ * 256 MiB of this process's anonymous memory from node 1 to node 0
+ *
+ *   kmigrated     PFN requests through the kfunc (batches of 1024 from a
+ *                 syscall program), migrated by kmigrated1 (batch_size 512,
+ *                 migrate_pages in MIGRATE_ASYNC mode)
+ *   move_pages    move_pages(2), one call for all pages
+ *   batched       move_pages(2), calls of 512 pages
+ *
+ * in the same boot, while two threads of this process spin on both vCPUs,
+ * so that unmapping a page needs a TLB shootdown on the other CPU. Prints
+ * pages/s, the ratio kmigrated / move_pages, and TLB shootdown interrupts
+ * (the TLB line of /proc/interrupts, all CPUs) per migrated page; with
+ * --out FILE writes them as JSON.
+ *
+ *   bench_migrate [--out FILE] [--mib N] [--runs N]
+ */
+#include <pthread.h>
+#include <sched.h>
+
+#include "kmigrated_test.h"
+
+#define MOVE_BATCH 512
+
+static volatile int spin_stop;
+static size_t npages;
+static char *region;
+
+static void *spinner(void *arg)
+{
+	long cpu = (long)arg;
+	cpu_set_t set;
+	volatile uint64_t x = 0;
+
+	CPU_ZERO(&set);
+	CPU_SET((int)cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	while (!spin_stop)
+		x = x + region[(x % 64) * KMT_PAGE];
+	return NULL;
+}
+
+/* Sum of the TLB shootdown interrupts of all CPUs. */
+static uint64_t tlb_shootdowns(void)
+{
+	char line[4096];
+	uint64_t sum = 0;
+	FILE *f = fopen("/proc/interrupts", "r");
+
+	hp_check(f, "open /proc/interrupts: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		char *s = line, *end;
+
+		while (*s == ' ')
+			s++;
+		if (strncmp(s, "TLB:", 4))
+			continue;
+		s += 4;
+		for (;;) {
+			unsigned long long v = strtoull(s, &end, 10);
+
+			if (end == s)
+				break;
+			sum += v;
+			s = end;
+		}
+	}
+	fclose(f);
+	return sum;
+}
+
+struct result {
+	double pages_per_s;
+	double tlb_per_page;
+};
+
+/* Setup: all pages to node 1 (retried: a page busy at the time stays put). */
+static void to_node1(void)
+{
+	int *status = calloc(MOVE_BATCH, sizeof(int));
+	size_t i, n, on1 = 0;
+	int tries;
+
+	hp_check(status, "calloc");
+	for (tries = 0; tries < 10 && on1 < npages; tries++) {
+		for (i = 0; i < npages; i += MOVE_BATCH) {
+			n = npages - i < MOVE_BATCH ? npages - i : MOVE_BATCH;
+			kmt_move(region + i * KMT_PAGE, n, 1, status);
+		}
+		kmt_move(region, 1, 1, status); /* drain the per-CPU LRU batches */
+		on1 = kmt_count_on(region, npages, 1);
+	}
+	if (on1 != npages) {
+		int *st = calloc(npages, sizeof(int));
+
+		hp_check(st, "calloc");
+		kmt_move(region, npages, -1, st);
+		for (i = 0; i < npages; i++)
+			if (st[i] != 1) {
+				printf("page %zu: status %d\n", i, st[i]);
+				break;
+			}
+		free(st);
+	}
+	free(status);
+	hp_check(on1 == npages, "setup: %zu of %zu pages on node 1", on1, npages);
+}
+
+static void finish(const char *what, double t0, uint64_t tlb0, struct result *r)
+{
+	double t = kmt_now_ms() - t0;
+	uint64_t tlb = tlb_shootdowns() - tlb0;
+	size_t on0 = kmt_count_on(region, npages, 0);
+
+	hp_check(on0 == npages, "%s: %zu of %zu pages on node 0", what, on0, npages);
+	r->pages_per_s = npages * 1e3 / t;
+	r->tlb_per_page = (double)tlb / npages;
+	printf("%-12s %8.0f pages/s  %7.1f ms  %8llu TLB shootdowns  %.4f per page\n", what,
+	       r->pages_per_s, t, (unsigned long long)tlb, r->tlb_per_page);
+}
+
+static void run_kmigrated(struct kmigrated_enqueue *skel, struct result *r)
+{
+	struct kmigrated_req *reqs = calloc(npages, sizeof(*reqs));
+	uint64_t *pfns = calloc(npages, 8), migrated0, tlb0;
+	long acc;
+	double t0;
+	size_t i;
+
+	hp_check(reqs && pfns, "calloc");
+	to_node1();
+	kmt_pfns(region, npages, pfns);
+	for (i = 0; i < npages; i++)
+		reqs[i] = (struct kmigrated_req){ .pfn = pfns[i], .node = 0 };
+	migrated0 = kmt_stat(-1, "migrated");
+	tlb0 = tlb_shootdowns();
+	t0 = kmt_now_ms();
+	acc = kmt_submit(skel, reqs, npages);
+	hp_check(acc == (long)npages, "%ld of %zu requests accepted", acc, npages);
+	while (kmt_stat(-1, "migrated") < migrated0 + npages) {
+		hp_check(kmt_now_ms() - t0 < 300000, "kmigrated: only %llu of %zu migrated",
+			 (unsigned long long)(kmt_stat(-1, "migrated") - migrated0), npages);
+		/* Polling costs CPU the migration needs: not too often. */
+		usleep(10 * 1000);
+	}
+	finish("kmigrated", t0, tlb0, r);
+	free(reqs);
+	free(pfns);
+}
+
+static void run_move_pages(size_t batch, struct result *r)
+{
+	void **addrs = calloc(npages, sizeof(*addrs));
+	int *nodes = calloc(npages, sizeof(int)), *status = calloc(npages, sizeof(int));
+	uint64_t tlb0;
+	double t0;
+	size_t i, n;
+
+	hp_check(addrs && nodes && status, "calloc");
+	to_node1();
+	for (i = 0; i < npages; i++) {
+		addrs[i] = region + i * KMT_PAGE;
+		nodes[i] = 0;
+	}
+	tlb0 = tlb_shootdowns();
+	t0 = kmt_now_ms();
+	for (i = 0; i < npages; i += batch) {
+		n = npages - i < batch ? npages - i : batch;
+		hp_check(move_pages(0, n, addrs + i, nodes + i, status + i, MPOL_MF_MOVE) >= 0,
+			 "move_pages: %s", strerror(errno));
+	}
+	finish(batch == npages ? "move_pages" : "batched", t0, tlb0, r);
+	free(addrs);
+	free(nodes);
+	free(status);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Median over runs of each field. */
+static struct result median(struct result *rs, int n)
+{
+	double a[16], b[16];
+	struct result m;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		a[i] = rs[i].pages_per_s;
+		b[i] = rs[i].tlb_per_page;
+	}
+	qsort(a, (size_t)n, sizeof(double), cmp_double);
+	qsort(b, (size_t)n, sizeof(double), cmp_double);
+	m.pages_per_s = a[n / 2];
+	m.tlb_per_page = b[n / 2];
+	return m;
+}
+
+int main(int argc, char **argv)
+{
+	struct result km[16], mp[16], mb[16], k, m, b;
+	const char *out = NULL, *kernel = getenv("HOTPAGE_VM_KERNEL");
+	struct kmigrated_enqueue *skel;
+	pthread_t thr[2];
+	size_t mib = 256;
+	int i, runs = 1;
+	char numab[16];
+	FILE *f;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--out") && i + 1 < argc)
+			out = argv[++i];
+		else if (!strcmp(argv[i], "--mib") && i + 1 < argc)
+			mib = strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--runs") && i + 1 < argc)
+			runs = atoi(argv[++i]);
+		else
+			hp_fail("usage: bench_migrate [--out FILE] [--mib N] [--runs N]");
+	}
+	hp_check(runs >= 1 && runs <= 16, "--runs 1..16");
+	hp_require_root();
+	/*
+	 * NUMA balancing would move the spinners' pages itself and hide pages
+	 * from move_pages(2) while their PTEs are PROT_NONE hints: off for all.
+	 */
+	kmt_read_str("/proc/sys/kernel/numa_balancing", numab, sizeof(numab));
+	hp_check(!kmt_write("/proc/sys/kernel/numa_balancing", "0"), "numa_balancing off");
+	npages = mib * (1 << 20) / KMT_PAGE;
+	kmt_load_or_fail("rate_limit_mbps=0 queue_depth=131072");
+	skel = kmt_open_programs(false);
+	region = kmt_map_pages(npages, 1);
+	for (i = 0; i < 2; i++)
+		hp_check(!pthread_create(&thr[i], NULL, spinner, (void *)(long)i),
+			 "pthread_create");
+	printf("%zu MiB (%zu base pages) node 1 -> node 0, two threads spinning on CPUs 0 and 1, %d runs, NUMA balancing off (was %s)\n",
+	       mib, npages, runs, numab);
+	for (i = 0; i < runs; i++) {
+		run_kmigrated(skel, &km[i]);
+		run_move_pages(npages, &mp[i]);
+		run_move_pages(MOVE_BATCH, &mb[i]);
+	}
+	spin_stop = 1;
+	for (i = 0; i < 2; i++)
+		pthread_join(thr[i], NULL);
+	k = median(km, runs);
+	m = median(mp, runs);
+	b = median(mb, runs);
+	printf("median: kmigrated %.0f pages/s (%.4f TLB/page), move_pages %.0f pages/s (%.4f), batched %.0f pages/s (%.4f); ratio kmigrated/move_pages %.2f\n",
+	       k.pages_per_s, k.tlb_per_page, m.pages_per_s, m.tlb_per_page, b.pages_per_s,
+	       b.tlb_per_page, k.pages_per_s / m.pages_per_s);
+	if (out) {
+		f = fopen(out, "w");
+		hp_check(f, "open %s: %s", out, strerror(errno));
+		fprintf(f,
+			"{\n  \"kernel\": \"%s\",\n  \"release\": \"%s\",\n  \"pages\": %zu,\n  \"runs\": %d,\n"
+			"  \"kmigrated_pages_per_s\": %.0f,\n  \"move_pages_pages_per_s\": %.0f,\n"
+			"  \"move_pages_batched_pages_per_s\": %.0f,\n  \"ratio_vs_move_pages\": %.3f,\n"
+			"  \"tlb_ipis_per_page\": %.4f,\n  \"move_pages_tlb_ipis_per_page\": %.4f,\n"
+			"  \"move_pages_batched_tlb_ipis_per_page\": %.4f\n}\n",
+			kernel ? kernel : "",
+			getenv("HOTPAGE_VM_RELEASE") ? getenv("HOTPAGE_VM_RELEASE") : "", npages,
+			runs, k.pages_per_s, m.pages_per_s, b.pages_per_s,
+			k.pages_per_s / m.pages_per_s, k.tlb_per_page, m.tlb_per_page,
+			b.tlb_per_page);
+		fclose(f);
+		printf("wrote %s\n", out);
+	}
+	kmigrated_enqueue__destroy(skel);
+	kmt_unload();
+	kmt_write("/proc/sys/kernel/numa_balancing", numab);
+	return 0;
+}

@@ -40,7 +40,7 @@ BPF_CFLAGS    := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 
 # Userspace: user/<prog>.c for each program in PROGRAMS; every other
 # user/*.c is library code linked into the programs and the tests.
-PROGRAMS      := hotpage-top
+PROGRAMS      := hotpage-top hotpage-sources
 PROG_SRCS     := $(addprefix user/,$(addsuffix .c,$(PROGRAMS)))
 LIB_SRCS      := $(filter-out $(PROG_SRCS),$(wildcard user/*.c))
 LIBS          := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lnuma
@@ -63,21 +63,24 @@ HOST_TEST_SRCS:= $(wildcard tests/host/*.c)
 HOST_TEST_BINS:= $(patsubst tests/host/%.c,$(OUTPUT)/tests/host/%,$(HOST_TEST_SRCS))
 VM_TEST_SRCS  := $(wildcard tests/vm/*.c)
 VM_TEST_BINS  := $(patsubst tests/vm/%.c,$(OUTPUT)/tests/vm/%,$(VM_TEST_SRCS))
+# tests/bench/*.c: benchmarks, run in guests by their bench-* targets.
+BENCH_SRCS    := $(wildcard tests/bench/*.c)
+BENCH_BINS    := $(patsubst tests/bench/%.c,$(OUTPUT)/tests/bench/%,$(BENCH_SRCS))
 TEST_HDRS     := $(wildcard tests/lib/*.h)
 
 HDRS          := $(wildcard include/*.h include/hotpage/*.h user/*.h bpf/*.h)
 
-.PHONY: all deps kmod check check-unit check-host check-vm clean vmlinux-h tests lint
+.PHONY: all deps kmod check check-unit check-host check-vm clean vmlinux-h tests lint bench-migrate bench-sources bench-aggregate
 .DELETE_ON_ERROR:
 # Keep the objects: relinking everything after each edit is slow enough.
 .SECONDARY:
 
 all: $(BINS) tests
 
-tests: $(UNIT_BINS) $(HOST_TEST_BINS) $(VM_TEST_BINS)
+tests: $(UNIT_BINS) $(HOST_TEST_BINS) $(VM_TEST_BINS) $(BENCH_BINS)
 
 $(OUTPUT)/bpf $(OUTPUT)/skel $(OUTPUT)/obj $(OUTPUT)/obj-san $(OUTPUT)/bin \
-$(OUTPUT)/tests/unit $(OUTPUT)/tests/host $(OUTPUT)/tests/vm:
+$(OUTPUT)/tests/unit $(OUTPUT)/tests/host $(OUTPUT)/tests/vm $(OUTPUT)/tests/bench $(OUTPUT)/bench:
 	$(Q)mkdir -p $@
 
 # .bpf.c -> .bpf.o -> .skel.h, as bcc's libbpf-tools does.
@@ -118,6 +121,10 @@ $(OUTPUT)/tests/vm/%: tests/vm/%.c $(LIB_OBJS) $(HDRS) $(TEST_HDRS) $(SKELS) | $
 	$(call msg,CC-TEST,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/lib $< $(LIB_OBJS) $(LIBS) -o $@
 
+$(OUTPUT)/tests/bench/%: tests/bench/%.c $(LIB_OBJS) $(HDRS) $(TEST_HDRS) $(SKELS) | $(OUTPUT)/tests/bench
+	$(call msg,CC-BENCH,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib $< $(LIB_OBJS) $(LIBS) -lpthread -lm -o $@
+
 # The committed vmlinux.h is trimmed to the types hotpage's programs use;
 # regenerate it from Debian 6.12's BTF after adding a type to the list.
 vmlinux-h:
@@ -156,6 +163,28 @@ check-host: all
 
 check-vm: all
 	$(Q)tests/run vm
+
+# ---------------------------------------------------------------- bench
+# kmigrated vs move_pages(2), 256 MiB node 1 -> node 0, in a Debian 6.1 and
+# a 6.12 guest: build/bench/migrate-<kernel>.json; BENCH_RUNS runs, median
+# (6.1 needs one TLB IPI per page: about 8 minutes per run under TCG).
+BENCH_RUNS ?= 1
+bench-migrate: $(OUTPUT)/tests/bench/bench_migrate | $(OUTPUT)/bench
+	$(Q)for k in 6.1 6.12; do \
+	  $(MAKE) -s kmod KERNEL=$$k || exit 1; \
+	  tools/vmtest --kernel $$k --timeout 1800 -- $(OUTPUT)/tests/bench/bench_migrate \
+		--runs $(BENCH_RUNS) --out $(OUTPUT)/bench/migrate-$$k.json || exit 1; \
+	done
+
+# fault and perf sources on the running kernel (root): slowdown of a fault-heavy
+# loop, BPF ns per run, delivery and drops, PFN resolution: build/bench/sources.json.
+bench-sources: $(OUTPUT)/tests/bench/bench_sources | $(OUTPUT)/bench
+	$(Q)$(OUTPUT)/tests/bench/bench_sources --out $(OUTPUT)/bench/sources.json
+
+# The hotness table on one core: events/s of uniform and skewed streams and
+# bytes per tracked page: build/bench/aggregate.json (about 3 minutes).
+bench-aggregate: $(OUTPUT)/tests/bench/bench_aggregate | $(OUTPUT)/bench
+	$(Q)$(OUTPUT)/tests/bench/bench_aggregate --out $(OUTPUT)/bench/aggregate.json
 
 # ---------------------------------------------------------------- lint
 # New code stays clean: clang-format with the repository's style (the module

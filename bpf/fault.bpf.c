@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * fault: counts user page faults per page, from exceptions:page_fault_user.
+ * fault: user page faults, from exceptions:page_fault_user, one hp_event
+ * per sampled fault: process, thread, address, access kind from the error
+ * code, CPU and its node, time.
  *
  * Two entry points share one body; userspace loads exactly one of them:
  * hp_fault_btf (tp_btf, raw arguments, cheaper) where the kernel's BTF has
@@ -8,93 +10,28 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "hotpage/fault.h"
 
+#define HP_SOURCE_ID HP_SRC_FAULT
+#include "hp_source.bpf.h"
+
 char LICENSE[] SEC("license") = "GPL";
 
-/* Set by userspace before load. */
-const volatile __u32 target_tgid = 0; /* count only this process; 0: all */
-const volatile __u32 page_shift = 12;
-
-/* Fault count per (tgid, page); LRU so that a full map evicts cold pages. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, HP_FAULT_PAGES_DEFAULT);
-	__type(key, struct hp_fault_key);
-	__type(value, struct hp_fault_val);
-} hp_fault_pages SEC(".maps");
-
-/* Process name per tgid, so that exited processes still show a name. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, HP_FAULT_COMMS_MAX);
-	__type(key, __u32);
-	__type(value, struct hp_fault_comm);
-} hp_fault_comms SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct hp_fault_stats);
-} hp_fault_stats SEC(".maps");
-
-/* Only on a process's new pages: a lookup per fault would cost more. */
-static __always_inline void remember_comm(__u32 tgid)
+static __always_inline void record(__u64 address, unsigned long error_code)
 {
-	struct task_struct *task;
-	struct hp_fault_comm name = {};
+	/* The fault runs in the faulting task: current is the process, its cgroup counts. */
+	struct hp_source_stats *stats = hp_event_begin(bpf_get_current_pid_tgid() >> 32, true);
+	struct hp_event *ev;
 
-	if (bpf_map_lookup_elem(&hp_fault_comms, &tgid))
-		return;
-	/* The group leader's name is the process's name; a thread may rename itself. */
-	task = (struct task_struct *)bpf_get_current_task();
-	BPF_CORE_READ_STR_INTO(&name.comm, task, group_leader, comm);
-	bpf_map_update_elem(&hp_fault_comms, &tgid, &name, BPF_NOEXIST);
-}
-
-static __always_inline void count_fault(__u64 address)
-{
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct hp_fault_key key = {};
-	struct hp_fault_val *val;
-	struct hp_fault_stats *stats;
-	__u32 zero = 0;
-	__u64 now;
-
-	stats = bpf_map_lookup_elem(&hp_fault_stats, &zero);
 	if (!stats)
 		return;
-	stats->seen++;
-	if (target_tgid && tgid != target_tgid)
+	ev = hp_event_reserve(stats);
+	if (!ev)
 		return;
-
-	key.tgid = tgid;
-	key.page = address & ~((1ULL << page_shift) - 1);
-	now = bpf_ktime_get_ns();
-
-	val = bpf_map_lookup_elem(&hp_fault_pages, &key);
-	if (!val) {
-		struct hp_fault_val first = { .faults = 1, .last_ns = now };
-
-		if (!bpf_map_update_elem(&hp_fault_pages, &key, &first, BPF_NOEXIST)) {
-			stats->new_pages++;
-			stats->counted++;
-			remember_comm(tgid);
-			return;
-		}
-		/* Another CPU inserted the page first: count on its entry. */
-		val = bpf_map_lookup_elem(&hp_fault_pages, &key);
-		if (!val) {
-			stats->dropped++;
-			return;
-		}
-	}
-	__sync_fetch_and_add(&val->faults, 1);
-	val->last_ns = now;
-	stats->counted++;
+	ev->addr = address;
+	ev->flags = hp_fault_flags(error_code);
+	hp_event_submit(stats, ev);
 }
 
 /*
@@ -114,13 +51,13 @@ struct hp_page_fault_user_record {
 SEC("tracepoint/exceptions/page_fault_user")
 int hp_fault_tp(struct hp_page_fault_user_record *ctx)
 {
-	count_fault(ctx->address);
+	record(ctx->address, ctx->error_code);
 	return 0;
 }
 
 SEC("tp_btf/page_fault_user")
 int BPF_PROG(hp_fault_btf, unsigned long address, struct pt_regs *regs, unsigned long error_code)
 {
-	count_fault(address);
+	record(address, error_code);
 	return 0;
 }

@@ -183,9 +183,27 @@ static __always_inline struct hp_event *hp_event_reserve(struct hp_source_stats 
 	return ev;
 }
 
+/*
+ * Wake the consumer when a batch waits (HP_RING_WAKEUP_DIVISOR of the
+ * ring), not per record. The kernel's default wakes whenever the consumer
+ * has caught up, which at moderate rates is nearly every record: an
+ * irq_work self-IPI and a remote wakeup each time, microseconds on a
+ * virtualised host (measured: +100% on a fault loop at one event per
+ * fault). Records below the mark wait for the consumer's poll timeout.
+ */
+#define HP_RING_WAKEUP_DIVISOR 16
+
 static __always_inline void hp_event_submit(struct hp_source_stats *stats, struct hp_event *ev)
 {
-	bpf_ringbuf_submit(ev, 0);
+	__u32 cpu = bpf_get_smp_processor_id();
+	__u64 flags = BPF_RB_NO_WAKEUP;
+	void *ring;
+
+	ring = bpf_map_lookup_elem(&hp_rings, &cpu);
+	if (ring && bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >=
+			    bpf_ringbuf_query(ring, BPF_RB_RING_SIZE) / HP_RING_WAKEUP_DIVISOR)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(ev, flags);
 	stats->emitted++;
 }
 

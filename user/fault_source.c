@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The `fault` hotness source: lifecycle of bpf/fault.bpf.c and access to its maps. */
+/* The `fault` hotness source: attach point, lifecycle of bpf/fault.bpf.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,13 +10,17 @@
 
 #include "fault.skel.h"
 #include "fault_source.h"
+#include "params.h"
+#include "tracefs.h"
+#include "transport.h"
 
 #define TRACEPOINT_CATEGORY "exceptions"
 #define TRACEPOINT_NAME "page_fault_user"
 
-struct hp_fault_source {
+struct hp_source_instance {
 	struct fault *skel;
 	enum hp_fault_attach attach;
+	char note[288]; /* why AUTO fell back to the classic tracepoint */
 };
 
 static const char *const attach_names[] = {
@@ -43,18 +47,38 @@ const char *hp_fault_attach_name(enum hp_fault_attach attach)
 	return attach_names[attach];
 }
 
-static int tracefs_has_tracepoint(void)
+const char *hp_fault_attach_point(enum hp_fault_attach attach)
 {
-	static const char *const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
-	char path[256];
-
-	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
-		snprintf(path, sizeof(path), "%s/events/%s/%s/id", roots[i], TRACEPOINT_CATEGORY,
-			 TRACEPOINT_NAME);
-		if (!access(path, R_OK))
-			return 1;
+	switch (attach) {
+	case HP_FAULT_ATTACH_TP_BTF:
+		return "tp_btf/" TRACEPOINT_NAME;
+	case HP_FAULT_ATTACH_TRACEPOINT:
+		return "tracepoint/" TRACEPOINT_CATEGORY "/" TRACEPOINT_NAME;
+	default:
+		return "?";
 	}
-	return 0;
+}
+
+int hp_fault_parse_param(const char *param, enum hp_fault_attach *attach, char *err, size_t err_len)
+{
+	char key[32], value[32];
+	int ret;
+
+	*attach = HP_FAULT_ATTACH_AUTO;
+	while ((ret = hp_param_next(&param, key, sizeof(key), value, sizeof(value), err, err_len)) >
+	       0) {
+		if (strcmp(key, "attach") != 0) {
+			snprintf(err, err_len, "fault: unknown parameter '%s' (known: attach)",
+				 key);
+			return -EINVAL;
+		}
+		if (hp_fault_attach_parse(value, attach)) {
+			snprintf(err, err_len, "fault: attach=%s: use auto, tracepoint or tp_btf",
+				 value);
+			return -EINVAL;
+		}
+	}
+	return ret;
 }
 
 static int kernel_btf_has_tracepoint(void)
@@ -71,7 +95,7 @@ int hp_fault_attach_resolve(enum hp_fault_attach wanted, enum hp_fault_attach *c
 			*chosen = HP_FAULT_ATTACH_TP_BTF;
 			return 0;
 		}
-		if (tracefs_has_tracepoint()) {
+		if (hp_tracefs_has_event(TRACEPOINT_CATEGORY, TRACEPOINT_NAME)) {
 			*chosen = HP_FAULT_ATTACH_TRACEPOINT;
 			return 0;
 		}
@@ -90,7 +114,7 @@ int hp_fault_attach_resolve(enum hp_fault_attach wanted, enum hp_fault_attach *c
 		}
 		break;
 	case HP_FAULT_ATTACH_TRACEPOINT:
-		if (!tracefs_has_tracepoint()) {
+		if (!hp_tracefs_has_event(TRACEPOINT_CATEGORY, TRACEPOINT_NAME)) {
 			snprintf(
 				err, err_len,
 				"tracepoint " TRACEPOINT_CATEGORY ":" TRACEPOINT_NAME
@@ -109,52 +133,43 @@ int hp_fault_attach_resolve(enum hp_fault_attach wanted, enum hp_fault_attach *c
 static void describe_error(char *err, size_t err_len, const char *what, int error)
 {
 	if (error == -EPERM || error == -EACCES)
-		snprintf(err, err_len, "%s: %s (run as root: needs CAP_BPF and CAP_PERFMON)", what,
+		snprintf(err, err_len, "%s: %s (needs root: CAP_BPF and CAP_PERFMON)", what,
 			 strerror(-error));
 	else
-		snprintf(err, err_len, "%s: %s (libbpf's messages, shown with -v, say more)", what,
-			 strerror(-error));
+		snprintf(err, err_len, "%s: %s", what, strerror(-error));
 }
 
-int hp_fault_source_start(const struct hp_fault_source_opts *opts, struct hp_fault_source **out,
-			  char *err, size_t err_len)
+/* One attempt with one attach type; on failure everything is undone. */
+static int start_one(struct hp_transport *transport, const struct hp_source_opts *opts,
+		     enum hp_fault_attach attach, struct hp_source_instance **out, char *err,
+		     size_t err_len)
 {
-	struct hp_fault_source *src;
+	struct hp_source_instance *src;
 	struct bpf_program *prog, *unused;
 	struct bpf_link *link;
-	long page_size = sysconf(_SC_PAGESIZE);
-	__u32 page_shift = 0;
+	char what[96];
 	int ret;
 
-	*out = NULL;
 	src = calloc(1, sizeof(*src));
 	if (!src) {
 		snprintf(err, err_len, "out of memory");
 		return -ENOMEM;
 	}
-	ret = hp_fault_attach_resolve(opts->attach, &src->attach, err, err_len);
-	if (ret)
-		goto fail;
-
+	src->attach = attach;
 	src->skel = fault__open();
 	if (!src->skel) {
 		ret = -errno;
 		describe_error(err, err_len, "opening the BPF object", ret);
 		goto fail;
 	}
-
-	while (page_size > 1 && (1L << page_shift) < page_size)
-		page_shift++;
-	src->skel->rodata->target_tgid = opts->tgid;
-	src->skel->rodata->page_shift = page_shift;
-	ret = bpf_map__set_max_entries(src->skel->maps.hp_fault_pages,
-				       opts->max_pages ? opts->max_pages : HP_FAULT_PAGES_DEFAULT);
+	src->skel->rodata->default_sample_period =
+		opts->sample_period ? opts->sample_period : HP_FAULT_SAMPLE_PERIOD_DEFAULT;
+	ret = hp_source_prepare(src->skel->obj, transport);
 	if (ret) {
-		describe_error(err, err_len, "sizing hp_fault_pages", ret);
+		describe_error(err, err_len, "sharing the transport's rings", ret);
 		goto fail;
 	}
-
-	if (src->attach == HP_FAULT_ATTACH_TP_BTF) {
+	if (attach == HP_FAULT_ATTACH_TP_BTF) {
 		prog = src->skel->progs.hp_fault_btf;
 		unused = src->skel->progs.hp_fault_tp;
 	} else {
@@ -162,33 +177,69 @@ int hp_fault_source_start(const struct hp_fault_source_opts *opts, struct hp_fau
 		unused = src->skel->progs.hp_fault_btf;
 	}
 	bpf_program__set_autoload(unused, false);
-
 	ret = fault__load(src->skel);
 	if (ret) {
-		describe_error(err, err_len, "loading the BPF programs", ret);
+		snprintf(what, sizeof(what), "loading %s", hp_fault_attach_point(attach));
+		describe_error(err, err_len, what, ret);
 		goto fail;
 	}
-
+	/* Scope before attach: no event escapes the filter in between. */
+	ret = hp_source_apply_scope(src->skel->obj, opts);
+	if (ret) {
+		describe_error(err, err_len, "applying the scope", ret);
+		goto fail;
+	}
 	link = bpf_program__attach(prog);
 	if (!link) {
 		ret = -errno;
-		describe_error(err, err_len,
-			       "attaching to " TRACEPOINT_CATEGORY ":" TRACEPOINT_NAME, ret);
+		snprintf(what, sizeof(what), "attaching %s", hp_fault_attach_point(attach));
+		describe_error(err, err_len, what, ret);
 		goto fail;
 	}
-	if (src->attach == HP_FAULT_ATTACH_TP_BTF)
+	if (attach == HP_FAULT_ATTACH_TP_BTF)
 		src->skel->links.hp_fault_btf = link;
 	else
 		src->skel->links.hp_fault_tp = link;
-
 	*out = src;
 	return 0;
 fail:
-	hp_fault_source_destroy(src);
+	hp_fault_source_stop(src);
 	return ret;
 }
 
-void hp_fault_source_destroy(struct hp_fault_source *src)
+int hp_fault_source_start(struct hp_transport *transport, const struct hp_source_opts *opts,
+			  enum hp_fault_attach attach, struct hp_source_instance **out, char *err,
+			  size_t err_len)
+{
+	enum hp_fault_attach chosen;
+	char first[256];
+	int ret;
+
+	*out = NULL;
+	ret = hp_source_opts_check(opts, err, err_len);
+	if (ret)
+		return ret;
+	ret = hp_fault_attach_resolve(attach, &chosen, err, err_len);
+	if (ret)
+		return ret;
+	ret = start_one(transport, opts, chosen, out, err, err_len);
+	if (!ret || attach != HP_FAULT_ATTACH_AUTO || chosen != HP_FAULT_ATTACH_TP_BTF ||
+	    !hp_tracefs_has_event(TRACEPOINT_CATEGORY, TRACEPOINT_NAME))
+		return ret;
+	/* tp_btf refused (e.g. no trampolines for this program type here): the classic one. */
+	snprintf(first, sizeof(first), "%s", err);
+	ret = start_one(transport, opts, HP_FAULT_ATTACH_TRACEPOINT, out, err, err_len);
+	if (ret) {
+		size_t len = strlen(err);
+
+		snprintf(err + len, err_len - len, "; before that, %s", first);
+		return ret;
+	}
+	snprintf((*out)->note, sizeof((*out)->note), "tp_btf refused: %s", first);
+	return 0;
+}
+
+void hp_fault_source_stop(struct hp_source_instance *src)
 {
 	if (!src)
 		return;
@@ -196,107 +247,77 @@ void hp_fault_source_destroy(struct hp_fault_source *src)
 	free(src);
 }
 
-enum hp_fault_attach hp_fault_source_attach(const struct hp_fault_source *src)
+enum hp_fault_attach hp_fault_source_attach(const struct hp_source_instance *src)
 {
 	return src->attach;
 }
 
-__u32 hp_fault_source_max_pages(const struct hp_fault_source *src)
+const char *hp_fault_source_note(const struct hp_source_instance *src)
 {
-	return bpf_map__max_entries(src->skel->maps.hp_fault_pages);
+	return src->note;
 }
 
-int hp_fault_source_read_stats(const struct hp_fault_source *src, struct hp_fault_stats *stats)
+static struct bpf_object *fault_object(struct hp_source_instance *src)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	struct hp_fault_stats *percpu;
-	__u32 zero = 0;
-	int ret = 0;
+	return src ? src->skel->obj : NULL;
+}
 
-	memset(stats, 0, sizeof(*stats));
-	if (ncpus < 0)
-		return ncpus;
-	percpu = calloc((size_t)ncpus, sizeof(*percpu));
-	if (!percpu)
-		return -ENOMEM;
-	if (bpf_map__lookup_elem(src->skel->maps.hp_fault_stats, &zero, sizeof(zero), percpu,
-				 sizeof(*percpu) * (size_t)ncpus, 0)) {
-		ret = -errno;
-		goto out;
-	}
-	for (int cpu = 0; cpu < ncpus; cpu++) {
-		stats->seen += percpu[cpu].seen;
-		stats->counted += percpu[cpu].counted;
-		stats->new_pages += percpu[cpu].new_pages;
-		stats->dropped += percpu[cpu].dropped;
-	}
-out:
-	free(percpu);
+static int fault_start(struct hp_transport *transport, const struct hp_source_opts *opts,
+		       struct hp_source_instance **out)
+{
+	enum hp_fault_attach attach;
+	char err[512];
+	int ret;
+
+	*out = NULL;
+	ret = hp_fault_parse_param(opts->param, &attach, err, sizeof(err));
+	if (!ret)
+		ret = hp_fault_source_start(transport, opts, attach, out, err, sizeof(err));
+	if (ret)
+		fprintf(stderr, "fault: %s\n", err);
 	return ret;
 }
 
-int hp_fault_source_for_each_page(const struct hp_fault_source *src, hp_fault_page_fn fn, void *ctx)
+/*
+ * Available when a trial run works: the attach point resolves, and the
+ * program loads and attaches (which needs the privileges) into a small
+ * transport of its own, all undone before returning.
+ */
+static void fault_probe(struct hp_source_probe *result)
 {
-	enum { BATCH = 1024 };
-	/* The hash map's batch cursor is a bucket index; room for a key keeps it generic. */
-	struct hp_fault_key cursor_in = { 0 }, cursor_out = { 0 };
-	int fd = bpf_map__fd(src->skel->maps.hp_fault_pages);
-	struct hp_fault_key *keys = calloc(BATCH, sizeof(*keys));
-	struct hp_fault_val *vals = calloc(BATCH, sizeof(*vals));
-	void *in = NULL;
-	int ret = -ENOMEM;
+	struct hp_transport_opts topts = { .ring_bytes = (__u32)sysconf(_SC_PAGESIZE) };
+	struct hp_source_opts opts = { 0 };
+	struct hp_transport *transport = NULL;
+	struct hp_source_instance *src = NULL;
+	int ret;
 
-	if (!keys || !vals)
-		goto out;
-	for (;;) {
-		__u32 count = BATCH;
-		int done;
-
-		ret = bpf_map_lookup_batch(fd, in, &cursor_out, keys, vals, &count, NULL);
-		done = ret && errno == ENOENT; /* ENOENT: the last batch, possibly empty */
-		if (ret && !done) {
-			ret = -errno;
-			goto out;
-		}
-		for (__u32 i = 0; i < count; i++) {
-			ret = fn(&keys[i], &vals[i], ctx);
-			if (ret)
-				goto out;
-		}
-		if (done) {
-			ret = 0;
-			goto out;
-		}
-		cursor_in = cursor_out;
-		in = &cursor_in;
+	*result = (struct hp_source_probe){ .available = false };
+	ret = hp_transport_new(&topts, &transport, result->why, sizeof(result->why));
+	if (!ret)
+		ret = hp_fault_source_start(transport, &opts, HP_FAULT_ATTACH_AUTO, &src,
+					    result->why, sizeof(result->why));
+	if (!ret && src) {
+		result->available = true;
+		snprintf(result->how, sizeof(result->how), "%s, 1 in %u faults",
+			 hp_fault_attach_point(src->attach), HP_FAULT_SAMPLE_PERIOD_DEFAULT);
+		if (src->note[0])
+			snprintf(result->why, sizeof(result->why), "%.*s",
+				 (int)sizeof(result->why) - 1, src->note);
+		else if (src->attach == HP_FAULT_ATTACH_TRACEPOINT)
+			snprintf(result->why, sizeof(result->why),
+				 "kernel BTF lacks the tracepoint: no tp_btf");
+		else
+			result->why[0] = '\0';
 	}
-out:
-	free(keys);
-	free(vals);
-	return ret;
+	hp_fault_source_stop(src);
+	hp_transport_free(transport);
 }
 
-void hp_fault_source_comm(const struct hp_fault_source *src, __u32 tgid, char *buf, size_t len)
-{
-	struct hp_fault_comm name;
-	char path[64];
-	FILE *file;
-
-	if (!bpf_map__lookup_elem(src->skel->maps.hp_fault_comms, &tgid, sizeof(tgid), &name,
-				  sizeof(name), 0)) {
-		name.comm[sizeof(name.comm) - 1] = '\0';
-		snprintf(buf, len, "%s", name.comm);
-		return;
-	}
-	snprintf(path, sizeof(path), "/proc/%u/comm", tgid);
-	file = fopen(path, "r");
-	if (file) {
-		if (fgets(buf, (int)len, file)) {
-			buf[strcspn(buf, "\n")] = '\0';
-			fclose(file);
-			return;
-		}
-		fclose(file);
-	}
-	snprintf(buf, len, "?");
-}
+const struct hp_source_ops hp_source_fault = {
+	.name = "fault",
+	.id = HP_SRC_FAULT,
+	.probe = fault_probe,
+	.start = fault_start,
+	.stop = hp_fault_source_stop,
+	.object = fault_object,
+};

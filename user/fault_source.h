@@ -1,13 +1,27 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The `fault` hotness source in userspace: configures, loads and attaches
- * bpf/fault.bpf.c, and reads its maps.
+ * The `fault` hotness source in userspace: chooses the attach point,
+ * loads bpf/fault.bpf.c into the shared rings and attaches it.
+ *
+ * Parameter (struct hp_source_opts.param): "attach=auto|tracepoint|tp_btf".
+ * Scope: tgids and cgroup both apply (the fault runs in the faulting task).
  */
 #ifndef HOTPAGE_FAULT_SOURCE_H
 #define HOTPAGE_FAULT_SOURCE_H
 
 #include <stddef.h>
-#include "hotpage/fault.h"
+
+#include "source.h"
+
+extern const struct hp_source_ops hp_source_fault;
+
+/*
+ * One fault in this many is emitted unless the options say otherwise.
+ * Chosen with `make bench-sources` (see README): the tracepoint's cost when
+ * it does not emit is a few tens of ns, emitting adds the ring's
+ * reservation and the consumer's work.
+ */
+#define HP_FAULT_SAMPLE_PERIOD_DEFAULT 8U
 
 enum hp_fault_attach {
 	HP_FAULT_ATTACH_AUTO, /* tp_btf where the kernel's BTF has it, else tracepoint */
@@ -15,21 +29,15 @@ enum hp_fault_attach {
 	HP_FAULT_ATTACH_TP_BTF, /* tp_btf/page_fault_user */
 };
 
-struct hp_fault_source_opts {
-	__u32 tgid; /* count only this process; 0: all */
-	__u32 max_pages; /* capacity of hp_fault_pages; 0: HP_FAULT_PAGES_DEFAULT */
-	enum hp_fault_attach attach;
-};
-
-struct hp_fault_source;
-
-/* Called for each (page, count) entry; a non-zero return stops the walk and is returned. */
-typedef int (*hp_fault_page_fn)(const struct hp_fault_key *key, const struct hp_fault_val *val,
-				void *ctx);
-
 /* "auto", "tracepoint" or "tp_btf" <-> enum hp_fault_attach; parse returns 0 or -EINVAL. */
 int hp_fault_attach_parse(const char *name, enum hp_fault_attach *attach);
 const char *hp_fault_attach_name(enum hp_fault_attach attach);
+/* "tp_btf/page_fault_user" or "tracepoint/exceptions/page_fault_user". */
+const char *hp_fault_attach_point(enum hp_fault_attach attach);
+
+/* The source's parameter string (NULL or "": auto). 0, or -EINVAL with the reason in @err. */
+int hp_fault_parse_param(const char *param, enum hp_fault_attach *attach, char *err,
+			 size_t err_len);
 
 /*
  * The attach type to use for wanted (AUTO: tp_btf where the kernel's BTF has
@@ -40,30 +48,19 @@ int hp_fault_attach_resolve(enum hp_fault_attach wanted, enum hp_fault_attach *c
 			    size_t err_len);
 
 /*
- * Open, configure, load and attach the source. Returns 0 and sets *out, or a
- * negative errno and writes the reason to err (e.g. -ENOENT: tracepoint
- * missing, -EPERM: not privileged).
+ * Load into @transport's rings, apply @opts (period, scope) and attach, by
+ * @attach; AUTO falls back to the classic tracepoint when tp_btf is
+ * refused. Returns 0 and sets *out, or a negative errno with the reason
+ * in @err (-ENOENT: no tracepoint; -EPERM: not privileged).
  */
-int hp_fault_source_start(const struct hp_fault_source_opts *opts, struct hp_fault_source **out,
-			  char *err, size_t err_len);
+int hp_fault_source_start(struct hp_transport *transport, const struct hp_source_opts *opts,
+			  enum hp_fault_attach attach, struct hp_source_instance **out, char *err,
+			  size_t err_len);
 /* Detach and free; NULL is allowed. */
-void hp_fault_source_destroy(struct hp_fault_source *src);
-
-/* The attach type in use (never AUTO) and the capacity of the page map. */
-enum hp_fault_attach hp_fault_source_attach(const struct hp_fault_source *src);
-__u32 hp_fault_source_max_pages(const struct hp_fault_source *src);
-
-/* Counters summed over the CPUs. Returns 0 or a negative errno. */
-int hp_fault_source_read_stats(const struct hp_fault_source *src, struct hp_fault_stats *stats);
-
-/* Walk hp_fault_pages (a snapshot per batch; entries may change meanwhile). */
-int hp_fault_source_for_each_page(const struct hp_fault_source *src, hp_fault_page_fn fn,
-				  void *ctx);
-
-/*
- * Name of process tgid: from hp_fault_comms, else /proc/<tgid>/comm, else "?".
- * Always NUL-terminates buf (len > 0).
- */
-void hp_fault_source_comm(const struct hp_fault_source *src, __u32 tgid, char *buf, size_t len);
+void hp_fault_source_stop(struct hp_source_instance *src);
+/* The attach type in use (never AUTO). */
+enum hp_fault_attach hp_fault_source_attach(const struct hp_source_instance *src);
+/* Why AUTO did not get tp_btf ("" when it did, or when asked for one type). */
+const char *hp_fault_source_note(const struct hp_source_instance *src);
 
 #endif /* HOTPAGE_FAULT_SOURCE_H */

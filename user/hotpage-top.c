@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * hotpage-top: show the user pages that take the most page faults, per
- * process, refreshed every interval. Runs the `fault` source on its own.
+ * process, refreshed every interval. Runs the `fault` source on its own and
+ * counts its events per page in userspace.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,6 +19,7 @@
 #include "cli.h"
 #include "fault_source.h"
 #include "page_top.h"
+#include "transport.h"
 
 struct top_config {
 	__u32 tgid;
@@ -25,6 +27,7 @@ struct top_config {
 	__u32 top_count;
 	__u64 duration_ms; /* 0: until interrupted */
 	__u32 max_pages;
+	__u32 sample_period;
 	enum hp_fault_attach attach;
 	bool verbose;
 };
@@ -41,12 +44,13 @@ static const char usage[] =
 	"  -n, --top N            pages shown (default: 20)\n"
 	"  -d, --duration SECONDS stop after this long; 0 runs until Ctrl-C (default: 0)\n"
 	"  -m, --max-pages N      pages tracked at once, least recent evicted (default: %u)\n"
+	"  -s, --sample N         count one fault in N (default: 1, every fault)\n"
 	"  -a, --attach TYPE      auto, tracepoint or tp_btf (default: auto)\n"
 	"  -v, --verbose          show libbpf's messages\n"
 	"  -h, --help             this help\n"
 	"\n"
-	"Counts are cumulative since start. LAST(s) is the time since the page's\n"
-	"latest fault.\n";
+	"Counts are cumulative since start (sampled ones with -s). LAST(s) is the\n"
+	"time since the page's latest fault.\n";
 
 static const struct option long_options[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -54,6 +58,7 @@ static const struct option long_options[] = {
 	{ "top", required_argument, NULL, 'n' },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "max-pages", required_argument, NULL, 'm' },
+	{ "sample", required_argument, NULL, 's' },
 	{ "attach", required_argument, NULL, 'a' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -89,7 +94,7 @@ static int parse_args(int argc, char **argv, struct top_config *cfg)
 {
 	int opt, err;
 
-	while ((opt = getopt_long(argc, argv, "p:i:n:d:m:a:vh", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "p:i:n:d:m:s:a:vh", long_options, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			err = hp_parse_u32(optarg, 1, INT_MAX, &cfg->tgid);
@@ -118,6 +123,11 @@ static int parse_args(int argc, char **argv, struct top_config *cfg)
 			if (err)
 				return bad_value("--max-pages", optarg, err);
 			break;
+		case 's':
+			err = hp_parse_u32(optarg, 1, 1U << 30, &cfg->sample_period);
+			if (err)
+				return bad_value("--sample", optarg, err);
+			break;
 		case 'a':
 			if (hp_fault_attach_parse(optarg, &cfg->attach)) {
 				fprintf(stderr,
@@ -130,7 +140,7 @@ static int parse_args(int argc, char **argv, struct top_config *cfg)
 			cfg->verbose = true;
 			break;
 		case 'h':
-			printf(usage, (unsigned int)HP_FAULT_PAGES_DEFAULT);
+			printf(usage, (unsigned int)HP_PAGE_TABLE_DEFAULT);
 			return 1;
 		default:
 			fprintf(stderr, "Try 'hotpage-top --help'.\n");
@@ -154,82 +164,130 @@ static __u64 monotonic_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
 }
 
-/* Sleep up to ms, returning early when a signal asks to exit. */
-static void sleep_ms(__u64 ms)
-{
-	struct timespec ts = { .tv_sec = (time_t)(ms / 1000),
-			       .tv_nsec = (long)(ms % 1000) * 1000000 };
+/* Names of processes, by tgid, read once from /proc: direct-mapped, a clash re-reads. */
+#define COMM_SLOTS 1024
 
-	while (!exiting && nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
-struct collect_ctx {
-	struct hp_page_top *top;
-	__u64 live_pages;
+struct comm_slot {
+	__u32 tgid;
+	char comm[HP_COMM_LEN];
 };
 
-static int collect_page(const struct hp_fault_key *key, const struct hp_fault_val *val, void *ctx)
-{
-	struct collect_ctx *collect = ctx;
-	struct hp_page_count entry = {
-		.tgid = key->tgid,
-		.page = key->page,
-		.faults = val->faults,
-		.last_ns = val->last_ns,
-	};
+struct top_state {
+	struct hp_page_table table;
+	struct hp_page_top top;
+	struct comm_slot comms[COMM_SLOTS];
+	long page_mask;
+};
 
-	collect->live_pages++;
-	hp_page_top_offer(collect->top, &entry);
+static void read_comm(__u32 tgid, char *buf, size_t len)
+{
+	char path[64];
+	FILE *file;
+
+	snprintf(path, sizeof(path), "/proc/%u/comm", tgid);
+	file = fopen(path, "r");
+	if (file) {
+		if (fgets(buf, (int)len, file)) {
+			buf[strcspn(buf, "\n")] = '\0';
+			fclose(file);
+			return;
+		}
+		fclose(file);
+	}
+	snprintf(buf, len, "?");
+}
+
+/*
+ * The name at the process's first event, while it most likely still runs;
+ * a process that exited before that shows "?".
+ */
+static const char *comm_of(struct top_state *state, __u32 tgid)
+{
+	struct comm_slot *slot = &state->comms[tgid % COMM_SLOTS];
+
+	if (slot->tgid != tgid || !slot->comm[0]) {
+		slot->tgid = tgid;
+		read_comm(tgid, slot->comm, sizeof(slot->comm));
+	}
+	return slot->comm;
+}
+
+static int on_event(const struct hp_event *ev, void *ctx)
+{
+	struct top_state *state = ctx;
+
+	if (ev->source != HP_SRC_FAULT)
+		return 0;
+	comm_of(state, ev->tgid);
+	hp_page_table_add(&state->table, ev->tgid, ev->addr & ~(__u64)state->page_mask, ev->ts_ns);
 	return 0;
 }
 
-static int print_top(const struct hp_fault_source *src, struct hp_page_top *top,
-		     struct hp_fault_stats *prev, __u64 elapsed_ms)
+static void offer_page(const struct hp_page_count *entry, void *ctx)
 {
-	struct collect_ctx collect = { .top = top };
+	hp_page_top_offer(ctx, entry);
+}
+
+static int print_top(struct hp_source_instance *src, struct top_state *state,
+		     struct hp_source_stats *prev, __u64 elapsed_ms)
+{
 	const struct hp_page_count *entries;
-	struct hp_fault_stats stats;
-	char line[160], comm[HP_COMM_LEN], clock[16];
+	struct hp_source_stats stats;
+	char line[160], clock[16];
 	time_t now = time(NULL);
 	struct tm tm;
 	size_t count;
 	__u64 now_ns;
 	int err;
 
-	hp_page_top_reset(top);
-	err = hp_fault_source_for_each_page(src, collect_page, &collect);
-	if (!err)
-		err = hp_fault_source_read_stats(src, &stats);
+	err = hp_source_read_stats(hp_source_fault.object(src), &stats);
 	if (err) {
-		fprintf(stderr, "hotpage-top: reading the BPF maps: %s\n", strerror(-err));
+		fprintf(stderr, "hotpage-top: reading the source's counters: %s\n", strerror(-err));
 		return err;
 	}
+	hp_page_top_reset(&state->top);
+	hp_page_table_for_each(&state->table, offer_page, &state->top);
 	now_ns = monotonic_ns();
-	entries = hp_page_top_sorted(top, &count);
+	entries = hp_page_top_sorted(&state->top, &count);
 
 	strftime(clock, sizeof(clock), "%H:%M:%S", localtime_r(&now, &tm));
-	printf("\n%s  faults seen %llu (+%llu)  counted %llu (+%llu)  dropped %llu  "
-	       "pages %llu/%u (evicted %llu)  after %.1fs\n",
+	printf("\n%s  faults seen %llu (+%llu)  sampled %llu (+%llu)  dropped %llu  errors %llu  "
+	       "pages %zu/%zu (evicted %llu)  after %.1fs\n",
 	       clock, (unsigned long long)stats.seen, (unsigned long long)(stats.seen - prev->seen),
-	       (unsigned long long)stats.counted,
-	       (unsigned long long)(stats.counted - prev->counted),
-	       (unsigned long long)stats.dropped, (unsigned long long)collect.live_pages,
-	       hp_fault_source_max_pages(src),
-	       /* Entries leave only by LRU eviction: created minus live is what it evicted. */
-	       (unsigned long long)(stats.new_pages > collect.live_pages
-					    ? stats.new_pages - collect.live_pages
-					    : 0),
+	       (unsigned long long)stats.sampled,
+	       (unsigned long long)(stats.sampled - prev->sampled),
+	       (unsigned long long)stats.dropped, (unsigned long long)stats.errors,
+	       state->table.len, state->table.cap, (unsigned long long)state->table.evicted,
 	       (double)elapsed_ms / 1000.0);
 	hp_page_top_format_header(line, sizeof(line));
 	printf("%s\n", line);
 	for (size_t i = 0; i < count; i++) {
-		hp_fault_source_comm(src, entries[i].tgid, comm, sizeof(comm));
-		hp_page_top_format_row(line, sizeof(line), &entries[i], comm, now_ns);
+		hp_page_top_format_row(line, sizeof(line), &entries[i],
+				       comm_of(state, entries[i].tgid), now_ns);
 		printf("%s\n", line);
 	}
 	fflush(stdout);
 	*prev = stats;
+	return 0;
+}
+
+/* Drain events for up to ms; returns early when a signal asks to exit. */
+static int drain_for(struct hp_transport *transport, __u64 ms)
+{
+	__u64 deadline = monotonic_ns() + ms * 1000000ULL;
+
+	while (!exiting) {
+		__u64 now = monotonic_ns();
+		int ret;
+
+		if (now >= deadline)
+			break;
+		ret = hp_transport_poll(transport, (int)((deadline - now + 999999) / 1000000));
+		if (ret < 0 && ret != -EINTR) {
+			fprintf(stderr, "hotpage-top: reading events: %s\n", strerror(-ret));
+			return ret;
+		}
+	}
 	return 0;
 }
 
@@ -238,15 +296,19 @@ int main(int argc, char **argv)
 	struct top_config cfg = {
 		.interval_ms = 1000,
 		.top_count = 20,
+		.sample_period = 1,
 		.attach = HP_FAULT_ATTACH_AUTO,
 	};
-	struct hp_fault_source_opts opts = { 0 };
-	struct hp_fault_source *src = NULL;
-	struct hp_fault_stats prev = { 0 };
-	struct hp_page_top top = { 0 };
+	struct hp_source_opts opts = { 0 };
+	struct hp_transport_opts topts = { .on_event = on_event };
+	struct hp_transport *transport = NULL;
+	struct hp_source_instance *src = NULL;
+	struct hp_source_stats prev = { 0 };
+	struct top_state *state;
 	struct sigaction action = { .sa_handler = on_signal };
-	char err_msg[256];
+	char err_msg[512];
 	__u64 start_ns, elapsed_ms;
+	__u32 tgid;
 	int err;
 
 	err = parse_args(argc, argv, &cfg);
@@ -270,16 +332,32 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &action, NULL);
 	sigaction(SIGTERM, &action, NULL);
 
-	err = hp_page_top_init(&top, cfg.top_count);
+	state = calloc(1, sizeof(*state));
+	err = state ? hp_page_table_init(&state->table,
+					 cfg.max_pages ? cfg.max_pages : HP_PAGE_TABLE_DEFAULT)
+		    : -ENOMEM;
+	if (!err)
+		err = hp_page_top_init(&state->top, cfg.top_count);
 	if (err) {
 		fprintf(stderr, "hotpage-top: out of memory\n");
 		goto cleanup;
 	}
+	state->page_mask = sysconf(_SC_PAGESIZE) - 1;
 
-	opts.tgid = cfg.tgid;
-	opts.max_pages = cfg.max_pages;
-	opts.attach = cfg.attach;
-	err = hp_fault_source_start(&opts, &src, err_msg, sizeof(err_msg));
+	topts.ctx = state;
+	err = hp_transport_new(&topts, &transport, err_msg, sizeof(err_msg));
+	if (err) {
+		fprintf(stderr, "hotpage-top: %s\n", err_msg);
+		goto cleanup;
+	}
+	opts.sample_period = cfg.sample_period;
+	if (cfg.tgid) {
+		tgid = cfg.tgid;
+		opts.filter_mode = HP_FILTER_TGIDS;
+		opts.tgids = &tgid;
+		opts.nr_tgids = 1;
+	}
+	err = hp_fault_source_start(transport, &opts, cfg.attach, &src, err_msg, sizeof(err_msg));
 	if (err) {
 		fprintf(stderr, "hotpage-top: %s\n", err_msg);
 		goto cleanup;
@@ -288,8 +366,11 @@ int main(int argc, char **argv)
 		printf("Counting page faults of PID %u", cfg.tgid);
 	else
 		printf("Counting page faults of all processes");
-	printf(" (%s, up to %u pages). Ctrl-C to stop.\n",
-	       hp_fault_attach_name(hp_fault_source_attach(src)), hp_fault_source_max_pages(src));
+	printf(" (%s, 1 in %u, up to %zu pages). Ctrl-C to stop.\n",
+	       hp_fault_attach_point(hp_fault_source_attach(src)), cfg.sample_period,
+	       state->table.cap);
+	/* Flushed: a reader of a pipe learns that the source is attached. */
+	fflush(stdout);
 
 	start_ns = monotonic_ns();
 	for (;;) {
@@ -304,15 +385,23 @@ int main(int argc, char **argv)
 			if (left_ms < wait_ms)
 				wait_ms = left_ms;
 		}
-		sleep_ms(wait_ms);
+		err = drain_for(transport, wait_ms);
+		if (!err)
+			err = hp_transport_consume(transport) < 0 ? -EIO : 0;
 		elapsed_ms = (monotonic_ns() - start_ns) / 1000000;
-		err = print_top(src, &top, &prev, elapsed_ms);
+		if (!err)
+			err = print_top(src, state, &prev, elapsed_ms);
 		if (err || exiting || (cfg.duration_ms && elapsed_ms >= cfg.duration_ms))
 			break;
 	}
 
 cleanup:
-	hp_fault_source_destroy(src);
-	hp_page_top_free(&top);
+	hp_fault_source_stop(src);
+	hp_transport_free(transport);
+	if (state) {
+		hp_page_table_free(&state->table);
+		hp_page_top_free(&state->top);
+		free(state);
+	}
 	return err ? 1 : 0;
 }

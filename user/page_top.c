@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Top-N selection of the hottest pages with a bounded min-heap, and table rows. */
+/* Per-page counts in a bounded table, top-N selection with a min-heap, table rows. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "page_top.h"
 
 int hp_page_count_cmp(const void *a, const void *b)
@@ -107,6 +108,143 @@ const struct hp_page_count *hp_page_top_sorted(struct hp_page_top *top, size_t *
 		qsort(top->heap, top->len, sizeof(*top->heap), hp_page_count_cmp);
 	*len = top->len;
 	return top->heap;
+}
+
+static size_t page_hash(const struct hp_page_table *table, __u32 tgid, __u64 page)
+{
+	__u64 h = (page >> 12) * 0x9e3779b97f4a7c15ULL ^ (__u64)tgid * 0xc2b2ae3d27d4eb4fULL;
+
+	return (size_t)(h ^ (h >> 29)) & (table->nbuckets - 1);
+}
+
+int hp_page_table_init(struct hp_page_table *table, size_t cap)
+{
+	size_t nbuckets = 1;
+
+	memset(table, 0, sizeof(*table));
+	if (!cap || cap > (1U << 31))
+		return -EINVAL;
+	while (nbuckets < cap)
+		nbuckets <<= 1;
+	table->buckets = calloc(nbuckets, sizeof(*table->buckets));
+	table->slots = calloc(cap, sizeof(*table->slots));
+	if (!table->buckets || !table->slots) {
+		hp_page_table_free(table);
+		return -ENOMEM;
+	}
+	table->cap = cap;
+	table->nbuckets = nbuckets;
+	return 0;
+}
+
+void hp_page_table_free(struct hp_page_table *table)
+{
+	free(table->buckets);
+	free(table->slots);
+	memset(table, 0, sizeof(*table));
+}
+
+#define SLOT(table, ref) (&(table)->slots[(ref)-1])
+
+static void lru_unlink(struct hp_page_table *table, __u32 ref)
+{
+	struct hp_page_slot *slot = SLOT(table, ref);
+
+	if (slot->newer)
+		SLOT(table, slot->newer)->older = slot->older;
+	else
+		table->lru_newest = slot->older;
+	if (slot->older)
+		SLOT(table, slot->older)->newer = slot->newer;
+	else
+		table->lru_oldest = slot->newer;
+	slot->newer = slot->older = 0;
+}
+
+static void lru_push_newest(struct hp_page_table *table, __u32 ref)
+{
+	struct hp_page_slot *slot = SLOT(table, ref);
+
+	slot->older = table->lru_newest;
+	slot->newer = 0;
+	if (table->lru_newest)
+		SLOT(table, table->lru_newest)->newer = ref;
+	table->lru_newest = ref;
+	if (!table->lru_oldest)
+		table->lru_oldest = ref;
+}
+
+static void hash_unlink(struct hp_page_table *table, __u32 ref)
+{
+	struct hp_page_slot *slot = SLOT(table, ref);
+	__u32 *link = &table->buckets[page_hash(table, slot->count.tgid, slot->count.page)];
+
+	while (*link && *link != ref)
+		link = &SLOT(table, *link)->hash_next;
+	if (*link)
+		*link = slot->hash_next;
+	slot->hash_next = 0;
+}
+
+static __u32 lookup(const struct hp_page_table *table, __u32 tgid, __u64 page)
+{
+	__u32 ref = table->buckets[page_hash(table, tgid, page)];
+
+	while (ref) {
+		const struct hp_page_slot *slot = &table->slots[ref - 1];
+
+		if (slot->count.tgid == tgid && slot->count.page == page)
+			return ref;
+		ref = slot->hash_next;
+	}
+	return 0;
+}
+
+void hp_page_table_add(struct hp_page_table *table, __u32 tgid, __u64 page, __u64 ts_ns)
+{
+	__u32 ref = lookup(table, tgid, page);
+	struct hp_page_slot *slot;
+	size_t bucket;
+
+	if (ref) {
+		slot = SLOT(table, ref);
+		slot->count.faults++;
+		/* Events of different CPUs arrive out of order: keep the latest time. */
+		if (ts_ns > slot->count.last_ns)
+			slot->count.last_ns = ts_ns;
+		lru_unlink(table, ref);
+		lru_push_newest(table, ref);
+		return;
+	}
+	if (table->len < table->cap) {
+		ref = (__u32)++table->len;
+	} else {
+		ref = table->lru_oldest;
+		hash_unlink(table, ref);
+		lru_unlink(table, ref);
+		table->evicted++;
+	}
+	slot = SLOT(table, ref);
+	slot->count =
+		(struct hp_page_count){ .tgid = tgid, .page = page, .faults = 1, .last_ns = ts_ns };
+	bucket = page_hash(table, tgid, page);
+	slot->hash_next = table->buckets[bucket];
+	table->buckets[bucket] = ref;
+	lru_push_newest(table, ref);
+}
+
+const struct hp_page_count *hp_page_table_find(const struct hp_page_table *table, __u32 tgid,
+					       __u64 page)
+{
+	__u32 ref = table->cap ? lookup(table, tgid, page) : 0;
+
+	return ref ? &table->slots[ref - 1].count : NULL;
+}
+
+void hp_page_table_for_each(const struct hp_page_table *table, hp_page_count_fn fn, void *ctx)
+{
+	for (size_t i = 0; i < table->len; i++)
+		fn(&table->slots[i].count, ctx);
 }
 
 int hp_page_top_format_header(char *buf, size_t len)

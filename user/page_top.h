@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The N hottest pages out of a stream of per-page fault counts, and their
- * rows in hotpage-top's table. Kept free of BPF so that it is unit-tested.
+ * Per-page counts aggregated from a stream of access events, the N hottest
+ * of them, and their rows in hotpage-top's table. Kept free of BPF so that
+ * it is unit-tested.
  */
 #ifndef HOTPAGE_PAGE_TOP_H
 #define HOTPAGE_PAGE_TOP_H
 
 #include <stddef.h>
 #include <linux/types.h>
+
+/* Default capacity of a page table (pages tracked at once). */
+#define HP_PAGE_TABLE_DEFAULT 65536
+#define HP_COMM_LEN 16
 
 struct hp_page_count {
 	__u32 tgid;
@@ -45,6 +50,40 @@ void hp_page_top_offer(struct hp_page_top *top, const struct hp_page_count *entr
  * heap is consumed: call hp_page_top_reset() before offering again.
  */
 const struct hp_page_count *hp_page_top_sorted(struct hp_page_top *top, size_t *len);
+
+/*
+ * Counts per (tgid, page) with a fixed capacity: when full, the entry
+ * whose latest event is the oldest is evicted (and counted), so memory
+ * stays bounded whatever the stream.
+ */
+struct hp_page_table {
+	size_t cap;
+	size_t len;
+	__u64 evicted;
+	size_t nbuckets; /* power of two */
+	__u32 *buckets; /* 1 + index of the chain's first entry; 0: empty */
+	struct hp_page_slot *slots; /* cap of them */
+	__u32 lru_newest, lru_oldest; /* 1 + index; 0: none */
+};
+
+struct hp_page_slot {
+	struct hp_page_count count;
+	__u32 hash_next; /* 1 + index, 0: end of chain */
+	__u32 newer, older; /* recency list, 1 + index */
+};
+
+typedef void (*hp_page_count_fn)(const struct hp_page_count *entry, void *ctx);
+
+/* Returns 0, -EINVAL (cap 0 or above 2^31) or -ENOMEM. */
+int hp_page_table_init(struct hp_page_table *table, size_t cap);
+void hp_page_table_free(struct hp_page_table *table);
+/* Count one event on @page (page-aligned) of @tgid at @ts_ns. */
+void hp_page_table_add(struct hp_page_table *table, __u32 tgid, __u64 page, __u64 ts_ns);
+/* The entry of (tgid, page), or NULL. */
+const struct hp_page_count *hp_page_table_find(const struct hp_page_table *table, __u32 tgid,
+					       __u64 page);
+/* Every entry, in no particular order. */
+void hp_page_table_for_each(const struct hp_page_table *table, hp_page_count_fn fn, void *ctx);
 
 /* Table header and one row, without a newline; return snprintf's result. */
 int hp_page_top_format_header(char *buf, size_t len);

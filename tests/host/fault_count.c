@@ -1,209 +1,187 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The `fault` source counts a process's user page faults per page, and only
- * that process's: a child write-touches NR_PAGES fresh anonymous pages while
- * the program filters on the child's tgid, and the parent faults on pages of
- * its own meanwhile. Run once per attach type the kernel offers.
+ * The `fault` source reports every user page fault of the processes in
+ * scope, and only theirs: a child write-touches NR_PAGES fresh anonymous
+ * pages while the source filters on the child's tgid and samples every
+ * fault, and the parent faults on pages of its own meanwhile. Each event
+ * must carry the child, an address in its mapping, a write, a CPU and its
+ * node, a time inside the run. Run once per attach type the kernel offers;
+ * then hotpage-top, which counts the same events per page, must show the
+ * child's pages.
  */
-#include <errno.h>
-#include <signal.h>
-#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
 
 #include "fault_source.h"
-#include "hp_test.h"
+#include "hp_live.h"
 
 #define NR_PAGES 4096
 #define PARENT_PAGES 256
-#define CHILD_NAME "hp_fault_child"
 
-struct child {
-	pid_t pid;
-	int go_fd; /* parent writes one byte: start touching */
-	__u64 base; /* the mapping, as the child reported it */
-	size_t page_size;
-};
-
-/* Child: map, report the base, wait for the go, touch each page once, exit. */
-static void run_child(int report_fd, int go_fd, size_t page_size)
+static __u64 now_ns(void)
 {
-	size_t len = NR_PAGES * page_size;
-	char go;
-	char *map;
-	__u64 base;
+	struct timespec ts;
 
-	/* The name is taken before the program loads, so hp_fault_comms records it. */
-	prctl(PR_SET_NAME, CHILD_NAME);
-	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (map == MAP_FAILED)
-		_exit(3);
-	/* One fault per page: no THP / mTHP folio may cover several pages at once. */
-	madvise(map, len, MADV_NOHUGEPAGE);
-	base = (__u64)(uintptr_t)map;
-	if (write(report_fd, &base, sizeof(base)) != sizeof(base))
-		_exit(4);
-	if (read(go_fd, &go, 1) != 1)
-		_exit(5); /* the parent gave up: EOF */
-	for (size_t i = 0; i < NR_PAGES; i++)
-		((volatile char *)map)[i * page_size] = 1;
-	_exit(0);
-}
-
-static struct child start_child(void)
-{
-	struct child child = { .page_size = (size_t)sysconf(_SC_PAGESIZE) };
-	int report[2], go[2];
-
-	if (pipe(report) || pipe(go))
-		hp_fail("pipe: %s", strerror(errno));
-	child.pid = fork();
-	if (child.pid < 0)
-		hp_fail("fork: %s", strerror(errno));
-	if (child.pid == 0) {
-		close(report[0]);
-		close(go[1]);
-		run_child(report[1], go[0], child.page_size);
-	}
-	close(report[1]);
-	close(go[0]);
-	if (read(report[0], &child.base, sizeof(child.base)) != sizeof(child.base))
-		hp_fail("child %d did not report its mapping", child.pid);
-	close(report[0]);
-	child.go_fd = go[1];
-	return child;
-}
-
-/* Faults from another process while the child runs; the filter must drop them. */
-static void fault_in_parent(size_t page_size)
-{
-	size_t len = PARENT_PAGES * page_size;
-	char *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (map == MAP_FAILED)
-		hp_fail("mmap: %s", strerror(errno));
-	madvise(map, len, MADV_NOHUGEPAGE);
-	for (size_t i = 0; i < PARENT_PAGES; i++)
-		((volatile char *)map)[i * page_size] = 1;
-	munmap(map, len);
-}
-
-struct tally {
-	__u32 tgid;
-	__u64 lo, hi; /* the child's mapping [lo, hi) */
-	__u64 pages_inside, faults_inside;
-	__u64 pages_outside; /* the child's other pages: stack, libc data after fork */
-	__u64 other_tgid_pages;
-	__u32 other_tgid;
-	__u64 misaligned;
-	__u64 total_faults;
-	__u64 entries;
-	__u64 page_size;
-};
-
-static int tally_page(const struct hp_fault_key *key, const struct hp_fault_val *val, void *ctx)
-{
-	struct tally *t = ctx;
-
-	t->entries++;
-	t->total_faults += val->faults;
-	if (key->page % t->page_size)
-		t->misaligned++;
-	if (key->tgid != t->tgid) {
-		t->other_tgid_pages++;
-		t->other_tgid = key->tgid;
-		return 0;
-	}
-	if (key->page >= t->lo && key->page < t->hi) {
-		t->pages_inside++;
-		t->faults_inside += val->faults;
-	} else {
-		t->pages_outside++;
-	}
-	return 0;
-}
-
-static double seconds_since(const struct timespec *start)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
 }
 
 static void run(enum hp_fault_attach attach)
 {
-	struct hp_fault_source_opts opts = { .attach = attach };
-	struct hp_fault_source *src = NULL;
-	struct hp_fault_stats stats;
-	struct child child = start_child();
-	struct tally tally = { 0 };
-	struct timespec start;
-	char err[256], comm[HP_COMM_LEN];
-	int status, ret;
+	struct hp_collector events = { 0 };
+	struct hp_transport_opts topts = { .on_event = hp_collect, .ctx = &events };
+	struct hp_transport *transport = NULL;
+	struct hp_source_instance *src = NULL;
+	struct hp_child child = hp_child_start(NR_PAGES);
+	__u32 tgid = (__u32)child.pid;
+	struct hp_source_opts opts = {
+		.sample_period = 1,
+		.filter_mode = HP_FILTER_TGIDS,
+		.tgids = &tgid,
+		.nr_tgids = 1,
+	};
+	struct hp_source_stats stats;
+	struct hp_tally t;
+	__u64 base, t0, t1, not_write = 0, bad_cpu = 0, bad_time = 0;
+	int ncpus = libbpf_num_possible_cpus();
+	char err[512];
+	int ret;
 
-	opts.tgid = (__u32)child.pid;
-	ret = hp_fault_source_start(&opts, &src, err, sizeof(err));
-	if (ret == -ENOENT || ret == -EPERM || ret == -EACCES || ret == -ENOSYS ||
-	    ret == -EOPNOTSUPP) {
-		kill(child.pid, SIGKILL);
+	ret = hp_transport_new(&topts, &transport, err, sizeof(err));
+	if (ret == -EPERM)
+		hp_skip("%s", err);
+	hp_check(!ret, "transport: %s", err);
+	ret = hp_fault_source_start(transport, &opts, attach, &src, err, sizeof(err));
+	if (ret == -ENOENT || ret == -EPERM || ret == -EACCES || ret == -EOPNOTSUPP) {
+		hp_child_stop(&child);
 		hp_skip("%s", err);
 	}
 	hp_check(!ret, "starting the fault source (%s): %s", hp_fault_attach_name(attach), err);
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	hp_check(write(child.go_fd, "g", 1) == 1, "signalling the child: %s", strerror(errno));
-	fault_in_parent(child.page_size);
-	hp_check(waitpid(child.pid, &status, 0) == child.pid, "waitpid: %s", strerror(errno));
-	hp_check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child failed (status %#x)",
-		 (unsigned int)status);
-	printf("%s: child %d touched %d pages in %.3f s\n",
-	       hp_fault_attach_name(hp_fault_source_attach(src)), child.pid, NR_PAGES,
-	       seconds_since(&start));
+	t0 = now_ns();
+	hp_child_go(&child);
+	hp_fault_pages_here(PARENT_PAGES);
+	base = hp_child_wait(&child);
+	t1 = now_ns();
+	hp_drain(transport);
+	ret = hp_source_read_stats(hp_source_fault.object(src), &stats);
+	hp_check(!ret, "reading hp_stats: %s", strerror(-ret));
 
-	tally.tgid = (__u32)child.pid;
-	tally.lo = child.base;
-	tally.hi = child.base + (__u64)NR_PAGES * child.page_size;
-	tally.page_size = child.page_size;
-	ret = hp_fault_source_for_each_page(src, tally_page, &tally);
-	hp_check(!ret, "walking hp_fault_pages: %s", strerror(-ret));
-	ret = hp_fault_source_read_stats(src, &stats);
-	hp_check(!ret, "reading hp_fault_stats: %s", strerror(-ret));
-	hp_fault_source_comm(src, tally.tgid, comm, sizeof(comm));
+	t = hp_tally_events(&events, HP_SRC_FAULT, &child, base);
+	for (size_t i = 0; i < events.len; i++) {
+		const struct hp_event *ev = &events.v[i];
 
-	printf("  mapping %#llx: %llu faults on %llu of %d pages; %llu other pages of the child\n",
-	       (unsigned long long)child.base, (unsigned long long)tally.faults_inside,
-	       (unsigned long long)tally.pages_inside, NR_PAGES,
-	       (unsigned long long)tally.pages_outside);
-	printf("  stats: seen %llu counted %llu new_pages %llu dropped %llu; comm '%s'\n",
-	       (unsigned long long)stats.seen, (unsigned long long)stats.counted,
-	       (unsigned long long)stats.new_pages, (unsigned long long)stats.dropped, comm);
+		if (ev->tgid != tgid || ev->addr < base ||
+		    ev->addr >= base + (__u64)NR_PAGES * child.page_size)
+			continue;
+		/* A first write to an anonymous page: not present, a write, not a fetch. */
+		if (ev->flags != HP_EV_WRITE)
+			not_write++;
+		if ((int)ev->cpu >= ncpus || ev->cpu_node < 0)
+			bad_cpu++;
+		if (ev->ts_ns < t0 || ev->ts_ns > t1)
+			bad_time++;
+	}
+	printf("%s: child %d, %d pages at %#llx: %llu events on %llu pages, %llu elsewhere in "
+	       "the child; stats seen %llu sampled %llu emitted %llu dropped %llu errors %llu\n",
+	       hp_fault_attach_point(hp_fault_source_attach(src)), child.pid, NR_PAGES,
+	       (unsigned long long)base, (unsigned long long)t.inside, (unsigned long long)t.pages,
+	       (unsigned long long)t.outside, (unsigned long long)stats.seen,
+	       (unsigned long long)stats.sampled, (unsigned long long)stats.emitted,
+	       (unsigned long long)stats.dropped, (unsigned long long)stats.errors);
 
-	hp_check(tally.other_tgid_pages == 0, "%llu entries of another process (tgid %u)",
-		 (unsigned long long)tally.other_tgid_pages, tally.other_tgid);
-	hp_check(tally.misaligned == 0, "%llu entries with an address not page-aligned",
-		 (unsigned long long)tally.misaligned);
-	hp_check(tally.pages_inside == NR_PAGES, "%llu of the %d touched pages recorded",
-		 (unsigned long long)tally.pages_inside, NR_PAGES);
-	hp_check(tally.faults_inside >= NR_PAGES, "%llu faults in the mapping, expected >= %d",
-		 (unsigned long long)tally.faults_inside, NR_PAGES);
-	/* The parent's PARENT_PAGES faults ran the program but were filtered out. */
-	hp_check(stats.seen >= stats.counted + PARENT_PAGES,
-		 "seen %llu, counted %llu: the parent's %d faults were not seen",
-		 (unsigned long long)stats.seen, (unsigned long long)stats.counted, PARENT_PAGES);
-	hp_check(stats.counted == tally.total_faults,
-		 "counted %llu but the map holds %llu faults (eviction or a lost update)",
-		 (unsigned long long)stats.counted, (unsigned long long)tally.total_faults);
-	hp_check(stats.new_pages == tally.entries, "new_pages %llu, entries %llu",
-		 (unsigned long long)stats.new_pages, (unsigned long long)tally.entries);
-	hp_check(stats.dropped == 0, "%llu faults dropped", (unsigned long long)stats.dropped);
-	hp_check(!strcmp(comm, CHILD_NAME), "comm '%s', expected '%s'", comm, CHILD_NAME);
+	hp_check(t.other == 0, "%llu events of another process (tgid %u)",
+		 (unsigned long long)t.other, t.other_tgid);
+	hp_check(t.wrong_source == 0, "%llu events of another source",
+		 (unsigned long long)t.wrong_source);
+	hp_check(t.bad_fields == 0, "%llu events with wrong fields: %s",
+		 (unsigned long long)t.bad_fields, t.bad_why);
+	hp_check(t.pages == NR_PAGES, "%llu of the %d touched pages reported",
+		 (unsigned long long)t.pages, NR_PAGES);
+	hp_check(t.inside >= NR_PAGES, "%llu events in the mapping, expected >= %d",
+		 (unsigned long long)t.inside, NR_PAGES);
+	hp_check(not_write == 0, "%llu events in the mapping not flagged as a plain write",
+		 (unsigned long long)not_write);
+	hp_check(bad_cpu == 0, "%llu events with a bad CPU or node", (unsigned long long)bad_cpu);
+	hp_check(bad_time == 0, "%llu events stamped outside the run",
+		 (unsigned long long)bad_time);
+	/* The parent's faults ran the program but were filtered out. */
+	hp_check(stats.seen >= stats.sampled + PARENT_PAGES,
+		 "seen %llu, sampled %llu: the parent's %d faults were not seen",
+		 (unsigned long long)stats.seen, (unsigned long long)stats.sampled, PARENT_PAGES);
+	hp_check(stats.sampled == stats.emitted + stats.dropped + stats.errors,
+		 "sampled %llu != emitted %llu + dropped %llu + errors %llu",
+		 (unsigned long long)stats.sampled, (unsigned long long)stats.emitted,
+		 (unsigned long long)stats.dropped, (unsigned long long)stats.errors);
+	hp_check(stats.dropped == 0 && stats.errors == 0, "dropped %llu, errors %llu",
+		 (unsigned long long)stats.dropped, (unsigned long long)stats.errors);
+	hp_check(stats.emitted == events.len, "emitted %llu but %zu events arrived",
+		 (unsigned long long)stats.emitted, events.len);
 
-	close(child.go_fd);
-	hp_fault_source_destroy(src);
+	hp_fault_source_stop(src);
+	hp_transport_free(transport);
+	hp_child_stop(&child);
+	hp_collector_free(&events);
+}
+
+/* hotpage-top next to this test: build/bin/hotpage-top from build/tests/host/. */
+static void top_path(char *buf, size_t len)
+{
+	char exe[512];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	hp_check(n > 0, "readlink /proc/self/exe: %s", strerror(errno));
+	exe[n] = '\0';
+	for (int i = 0; i < 3; i++) {
+		slash = strrchr(exe, '/');
+		hp_check(slash, "unexpected test path %s", exe);
+		*slash = '\0';
+	}
+	snprintf(buf, len, "%s/bin/hotpage-top", exe);
+}
+
+/* hotpage-top -p CHILD shows the child's pages, one fault each. */
+static void run_top(void)
+{
+	struct hp_child child = hp_child_start(NR_PAGES);
+	char path[600], cmd[700], line[256];
+	__u64 base = 0, rows = 0, in_mapping = 0, bad_count = 0;
+	FILE *out;
+
+	top_path(path, sizeof(path));
+	snprintf(cmd, sizeof(cmd), "%s -p %d -d 2 -i 2 -n 10 2>&1", path, child.pid);
+	out = popen(cmd, "r");
+	hp_check(out, "popen %s: %s", cmd, strerror(errno));
+	/* Its first line comes once the source is attached. */
+	hp_check(fgets(line, sizeof(line), out), "hotpage-top printed nothing");
+	fputs(line, stdout);
+	hp_check(strstr(line, "Counting page faults"), "hotpage-top: %s", line);
+	base = hp_child_touch(&child);
+	while (fgets(line, sizeof(line), out)) {
+		unsigned int tgid;
+		unsigned long long addr, faults;
+		char comm[32];
+		double last;
+
+		fputs(line, stdout);
+		if (sscanf(line, "%u %31s %llx %llu %lf", &tgid, comm, &addr, &faults, &last) != 5)
+			continue;
+		rows++;
+		if (tgid == (unsigned int)child.pid && addr >= base &&
+		    addr < base + (__u64)NR_PAGES * child.page_size) {
+			in_mapping++;
+			if (faults != 1)
+				bad_count++;
+		}
+	}
+	hp_check(pclose(out) == 0, "hotpage-top failed");
+	hp_child_stop(&child);
+	hp_check(rows == 10, "hotpage-top printed %llu rows, expected 10",
+		 (unsigned long long)rows);
+	hp_check(in_mapping >= 1, "no row of the child's mapping");
+	hp_check(bad_count == 0, "%llu rows with a count other than 1",
+		 (unsigned long long)bad_count);
 }
 
 int main(void)
@@ -229,5 +207,6 @@ int main(void)
 	}
 	if (!runs)
 		hp_skip("%s; %s", reasons[0], reasons[1]);
+	run_top();
 	return 0;
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Top-N selection of the hottest pages (user/page_top.c) and its table rows. */
+/* Per-page counting, top-N selection of the hottest pages (user/page_top.c), table rows. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -288,6 +289,134 @@ static void test_format_row_truncates_to_buffer(void **state)
 	assert_int_equal(strlen(buf), sizeof(buf) - 1);
 }
 
+static void test_table_counts_per_page(void **state)
+{
+	struct hp_page_table table;
+	const struct hp_page_count *c;
+
+	(void)state;
+	assert_int_equal(hp_page_table_init(&table, 8), 0);
+	hp_page_table_add(&table, 1, 0x1000, 10);
+	hp_page_table_add(&table, 1, 0x1000, 30);
+	hp_page_table_add(&table, 1, 0x1000, 20); /* out of order: the latest time stays */
+	hp_page_table_add(&table, 2, 0x1000, 15); /* same address, another process */
+	hp_page_table_add(&table, 1, 0x2000, 5);
+	assert_int_equal(table.len, 3);
+	c = hp_page_table_find(&table, 1, 0x1000);
+	assert_non_null(c);
+	assert_int_equal(c->faults, 3);
+	assert_int_equal(c->last_ns, 30);
+	c = hp_page_table_find(&table, 2, 0x1000);
+	assert_non_null(c);
+	assert_int_equal(c->faults, 1);
+	assert_null(hp_page_table_find(&table, 3, 0x1000));
+	assert_int_equal(table.evicted, 0);
+	hp_page_table_free(&table);
+}
+
+static void test_table_evicts_least_recent(void **state)
+{
+	struct hp_page_table table;
+
+	(void)state;
+	assert_int_equal(hp_page_table_init(&table, 3), 0);
+	hp_page_table_add(&table, 1, 0x1000, 1);
+	hp_page_table_add(&table, 1, 0x2000, 2);
+	hp_page_table_add(&table, 1, 0x3000, 3);
+	hp_page_table_add(&table, 1, 0x1000, 4); /* 0x2000 is now the least recent */
+	hp_page_table_add(&table, 1, 0x4000, 5);
+	assert_int_equal(table.len, 3);
+	assert_int_equal(table.evicted, 1);
+	assert_null(hp_page_table_find(&table, 1, 0x2000));
+	assert_non_null(hp_page_table_find(&table, 1, 0x1000));
+	assert_int_equal(hp_page_table_find(&table, 1, 0x1000)->faults, 2);
+	assert_non_null(hp_page_table_find(&table, 1, 0x4000));
+	hp_page_table_add(&table, 1, 0x5000, 6); /* then 0x3000 */
+	assert_null(hp_page_table_find(&table, 1, 0x3000));
+	/* A re-added page starts over. */
+	hp_page_table_add(&table, 1, 0x2000, 7);
+	assert_int_equal(hp_page_table_find(&table, 1, 0x2000)->faults, 1);
+	assert_int_equal(table.evicted, 3);
+	hp_page_table_free(&table);
+}
+
+struct sum_ctx {
+	__u64 entries, faults;
+};
+
+static void sum_entry(const struct hp_page_count *entry, void *ctx)
+{
+	struct sum_ctx *sum = ctx;
+
+	sum->entries++;
+	sum->faults += entry->faults;
+}
+
+static void test_table_stream_matches_reference(void **state)
+{
+	enum { CAP = 64, PAGES = 50, EVENTS = 20000 };
+	struct hp_page_table table;
+	__u64 expected[PAGES] = { 0 };
+	struct sum_ctx sum = { 0 };
+	unsigned int seed = 12345;
+
+	(void)state;
+	/* Fewer pages than the capacity: nothing evicted, every count exact. */
+	assert_int_equal(hp_page_table_init(&table, CAP), 0);
+	for (__u64 i = 0; i < EVENTS; i++) {
+		unsigned int page;
+
+		seed = seed * 1103515245U + 12345U;
+		page = (seed >> 16) % PAGES;
+		expected[page]++;
+		hp_page_table_add(&table, 7, (__u64)page << 12, i);
+	}
+	hp_page_table_for_each(&table, sum_entry, &sum);
+	assert_int_equal(sum.faults, EVENTS);
+	assert_int_equal(table.evicted, 0);
+	for (unsigned int page = 0; page < PAGES; page++) {
+		const struct hp_page_count *c = hp_page_table_find(&table, 7, (__u64)page << 12);
+
+		if (!expected[page]) {
+			assert_null(c);
+			continue;
+		}
+		assert_non_null(c);
+		assert_int_equal(c->faults, expected[page]);
+	}
+	assert_int_equal(sum.entries, table.len);
+	hp_page_table_free(&table);
+}
+
+static void test_table_bounded_under_churn(void **state)
+{
+	struct hp_page_table table;
+	struct sum_ctx sum = { 0 };
+
+	(void)state;
+	assert_int_equal(hp_page_table_init(&table, 100), 0);
+	for (__u64 i = 0; i < 10000; i++)
+		hp_page_table_add(&table, (__u32)(i % 3), i << 12, i);
+	assert_int_equal(table.len, 100);
+	assert_int_equal(table.evicted, 9900);
+	hp_page_table_for_each(&table, sum_entry, &sum);
+	assert_int_equal(sum.entries, 100);
+	/* The 100 most recent pages are the ones kept. */
+	for (__u64 i = 9900; i < 10000; i++)
+		assert_non_null(hp_page_table_find(&table, (__u32)(i % 3), i << 12));
+	hp_page_table_free(&table);
+}
+
+static void test_table_rejects_bad_capacity(void **state)
+{
+	struct hp_page_table table;
+
+	(void)state;
+	assert_int_equal(hp_page_table_init(&table, 0), -EINVAL);
+	assert_null(hp_page_table_find(&table, 1, 0));
+	hp_page_table_free(&table);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -304,6 +433,11 @@ int main(void)
 		cmocka_unit_test(test_format_row_clamps_age_and_comm),
 		cmocka_unit_test(test_format_header_matches_row_width),
 		cmocka_unit_test(test_format_row_truncates_to_buffer),
+		cmocka_unit_test(test_table_counts_per_page),
+		cmocka_unit_test(test_table_evicts_least_recent),
+		cmocka_unit_test(test_table_stream_matches_reference),
+		cmocka_unit_test(test_table_bounded_under_churn),
+		cmocka_unit_test(test_table_rejects_bad_capacity),
 	};
 
 	return cmocka_run_group_tests_name("page_top", tests, NULL, NULL);

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Test-only producer for the transport benchmark: each run of hp_flood
+ * emits args->n records through the same producer path as the sources
+ * (bpf/hp_source.bpf.h), into the ring of the CPU it runs on, at a rate
+ * no real hook on a test machine reaches. Records carry source
+ * HP_SRC_MAX, which no real source uses.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#define HP_SOURCE_ID HP_SRC_MAX
+#include "../../bpf/hp_source.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct hp_flood_args {
+	__u32 n;
+};
+
+static long emit_one(__u32 index, void *ctx)
+{
+	struct hp_source_stats *stats = hp_event_begin(0, false);
+	struct hp_event *ev;
+
+	if (!stats)
+		return 0;
+	ev = hp_event_reserve(stats);
+	if (!ev)
+		return 0;
+	ev->addr = (__u64)index << 12;
+	hp_event_submit(stats, ev);
+	return 0;
+}
+
+SEC("syscall")
+int hp_flood(struct hp_flood_args *args)
+{
+	bpf_loop(args->n, emit_one, NULL, 0);
+	return 0;
+}

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Building a message piece by piece into a fixed buffer. */
+#ifndef HOTPAGE_CATF_H
+#define HOTPAGE_CATF_H
+
+#include <stddef.h>
+
+/* Append printf-style text to the NUL-terminated @buf of @len bytes, truncating. */
+__attribute__((format(printf, 3, 4))) void hp_catf(char *buf, size_t len, const char *fmt, ...);
+
+#endif /* HOTPAGE_CATF_H */

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Hotness sources, userspace side: one struct hp_source_ops per source
+ * (user/<name>_source.c), a registry that lists them (user/source.c), and
+ * the helpers every source uses on the maps of bpf/hp_source.bpf.h.
+ */
+#ifndef HOTPAGE_SOURCE_H
+#define HOTPAGE_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+#include "hotpage/event.h"
+
+struct bpf_object;
+struct bpf_map;
+struct hp_transport; /* user/transport.h: the per-CPU rings */
+
+/* How to run a source; zero-initialised means the source's defaults. */
+struct hp_source_opts {
+	__u32 sample_period; /* 1 in N events; 0: the source's default */
+	enum hp_filter_mode filter_mode;
+	const __u32 *tgids; /* HP_FILTER_TGIDS: nr_tgids processes */
+	size_t nr_tgids;
+	__u64 cgroup_id; /* HP_FILTER_CGROUP */
+	const char *param; /* source-specific "key=value,..." or NULL */
+};
+
+/* What probing found: whether the source can run here, how, or why not. */
+struct hp_source_probe {
+	bool available;
+	char how[128]; /* chosen attach point, e.g. "tp_btf/page_fault_user" */
+	char why[256]; /* reason when unavailable, e.g. "fentry refused (EPERM), kprobes not built in" */
+};
+
+/*
+ * A running source: its BPF object and links; each user/<name>_source.c
+ * defines it. (Not "struct hp_source": C tags share one namespace, and
+ * enum hp_source in hotpage/event.h has that name.)
+ */
+struct hp_source_instance;
+
+struct hp_source_ops {
+	const char *name; /* "fault", "numa-hint", "perf", "damon", "scan" */
+	enum hp_source id;
+	/* Decide, without side effects left behind, whether and how it runs here. */
+	void (*probe)(struct hp_source_probe *result);
+	/* Load, attach and feed @transport; 0 or -errno (message on stderr via libbpf print). */
+	int (*start)(struct hp_transport *transport, const struct hp_source_opts *opts,
+		     struct hp_source_instance **out);
+	/* Detach and free everything start() made; NULL is a no-op. */
+	void (*stop)(struct hp_source_instance *src);
+	/* The source's BPF object (for stats, config and scope maps). */
+	struct bpf_object *(*object)(struct hp_source_instance *src);
+};
+
+/* All sources this build knows, in listing order; NULL-terminated. */
+extern const struct hp_source_ops *const hp_sources[];
+const struct hp_source_ops *hp_source_find(const char *name);
+
+/* Helpers on the maps every source object has (bpf/hp_source.bpf.h). */
+/* Sum @ncpus per-CPU counters into @sum (countdown, sampling state, left 0). */
+void hp_source_stats_sum(const struct hp_source_stats *percpu, size_t ncpus,
+			 struct hp_source_stats *sum);
+/* Is @opts's scope well-formed? 0, or -EINVAL / -E2BIG with the reason in @err. */
+int hp_source_opts_check(const struct hp_source_opts *opts, char *err, size_t err_len);
+int hp_source_read_stats(struct bpf_object *obj, struct hp_source_stats *sum);
+int hp_source_write_config(struct bpf_object *obj, const struct hp_source_config *cfg);
+int hp_source_apply_scope(struct bpf_object *obj, const struct hp_source_opts *opts);
+/*
+ * Before load: make @obj's hp_rings the transport's shared outer map
+ * (bpf_map__reuse_fd). Each source sets its rodata (default_sample_period)
+ * through its skeleton.
+ */
+int hp_source_prepare(struct bpf_object *obj, struct hp_transport *transport);
+
+#endif /* HOTPAGE_SOURCE_H */

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The `scan` hotness source: accessed-bit scanning by kmigrated.ko's
+ * scanner thread, reported through the module's tracepoint and turned
+ * into hp_event records by bpf/scan.bpf.c. It needs the module loaded
+ * (with its scanner: the module logs why when the scanner cannot start)
+ * and nothing else: no PMU, NUMA balancing on or off.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "scan.skel.h"
+#include "params.h"
+#include "scan_source.h"
+#include "tracefs.h"
+
+struct hp_source_instance {
+	struct scan *skel;
+	struct bpf_link *link;
+	char old_scope[1024]; /* the module's scan_tgids before start */
+};
+
+static int read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	int ret = 0;
+
+	if (!f)
+		return -errno;
+	if (!fgets(buf, (int)len, f))
+		ret = -EIO;
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return ret;
+}
+
+static int write_str(const char *path, const char *val)
+{
+	ssize_t n;
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	n = n < 0 ? -errno : 0;
+	close(fd);
+	return (int)n;
+}
+
+static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+static void destroy_bpf(struct hp_source_instance *src)
+{
+	bpf_link__destroy(src->link);
+	src->link = NULL;
+	scan__destroy(src->skel);
+	src->skel = NULL;
+}
+
+/* Open, load, scope, attach. @transport NULL: probing, with rings of its own. */
+static int load(struct hp_source_instance *src, struct hp_transport *transport,
+		const struct hp_source_opts *opts)
+{
+	int ret;
+
+	src->skel = scan__open();
+	if (!src->skel)
+		return -errno;
+	if (opts && opts->sample_period)
+		src->skel->rodata->default_sample_period = opts->sample_period;
+	if (transport) {
+		ret = hp_source_prepare(src->skel->obj, transport);
+		if (ret)
+			return ret;
+	}
+	ret = scan__load(src->skel);
+	if (ret)
+		return ret;
+	if (opts) {
+		ret = hp_source_apply_scope(src->skel->obj, opts);
+		if (ret)
+			return ret;
+	}
+	src->link = bpf_program__attach(src->skel->progs.hp_scan);
+	return src->link ? 0 : -errno;
+}
+
+/* Why the scanner cannot be used, or "" when it can. */
+static void scanner_state(char *why, size_t len)
+{
+	char scope[64];
+
+	why[0] = '\0';
+	if (access("/sys/module/" KMIGRATED_MODULE_NAME, F_OK)) {
+		snprintf(why, len,
+			 "kmigrated.ko is not loaded (no /sys/module/" KMIGRATED_MODULE_NAME ")");
+		return;
+	}
+	if (read_line(HP_SCAN_TGIDS, scope, sizeof(scope))) {
+		snprintf(why, len, "kmigrated.ko has no scanner (no %s): an older module?",
+			 HP_SCAN_TGIDS);
+		return;
+	}
+	if (!strcmp(scope, "unavailable")) {
+		snprintf(
+			why, len,
+			"kmigrated.ko's scanner did not start (its symbols did not resolve: see the kernel log)");
+		return;
+	}
+	if (!hp_tracefs_has_event(KMIGRATED_MODULE_NAME, KMIGRATED_SCAN_TP))
+		snprintf(why, len, "no tracepoint " KMIGRATED_MODULE_NAME ":" KMIGRATED_SCAN_TP);
+}
+
+static void scan_probe(struct hp_source_probe *result)
+{
+	struct hp_source_instance src = { 0 };
+	libbpf_print_fn_t old;
+	int err;
+
+	*result = (struct hp_source_probe){ .available = false };
+	scanner_state(result->why, sizeof(result->why));
+	if (result->why[0])
+		return;
+	old = libbpf_set_print(quiet_print);
+	err = load(&src, NULL, NULL);
+	libbpf_set_print(old);
+	destroy_bpf(&src);
+	if (err) {
+		snprintf(result->why, sizeof(result->why),
+			 "raw_tp/" KMIGRATED_SCAN_TP " refused: %s", strerror(-err));
+		return;
+	}
+	result->available = true;
+	snprintf(result->how, sizeof(result->how), "raw_tp/" KMIGRATED_SCAN_TP " (kmigrated.ko)");
+}
+
+/* "period_ms=N,pages=N" to the module's settings. */
+static int apply_params(const char *param)
+{
+	char key[32], value[32], err[128];
+	int ret;
+
+	while ((ret = hp_param_next(&param, key, sizeof(key), value, sizeof(value), err,
+				    sizeof(err))) > 0) {
+		const char *path;
+
+		if (!strcmp(key, "period_ms"))
+			path = HP_SCAN_PERIOD;
+		else if (!strcmp(key, "pages"))
+			path = HP_SCAN_PAGES;
+		else {
+			fprintf(stderr, "scan: unknown parameter '%s' (known: period_ms, pages)\n",
+				key);
+			return -EINVAL;
+		}
+		ret = write_str(path, value);
+		if (ret) {
+			fprintf(stderr, "scan: %s=%s: %s\n", key, value, strerror(-ret));
+			return ret;
+		}
+	}
+	if (ret < 0)
+		fprintf(stderr, "scan: %s\n", err);
+	return ret;
+}
+
+/* The module's scope: the tgids of @opts, or every process. */
+static int set_scope(const struct hp_source_opts *opts)
+{
+	char buf[1024] = "all";
+	size_t i, len = 0;
+
+	if (opts->filter_mode == HP_FILTER_TGIDS) {
+		if (opts->nr_tgids > KMIGRATED_SCAN_TGIDS_MAX) {
+			fprintf(stderr, "scan: %zu processes; the scanner takes at most %d\n",
+				opts->nr_tgids, KMIGRATED_SCAN_TGIDS_MAX);
+			return -E2BIG;
+		}
+		for (i = 0; i < opts->nr_tgids && len < sizeof(buf) - 16; i++)
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%u", i ? " " : "",
+						opts->tgids[i]);
+	}
+	return write_str(HP_SCAN_TGIDS, buf);
+}
+
+static int scan_start(struct hp_transport *transport, const struct hp_source_opts *opts,
+		      struct hp_source_instance **out)
+{
+	struct hp_source_instance *src;
+	char why[256];
+	int ret;
+
+	*out = NULL;
+	scanner_state(why, sizeof(why));
+	if (why[0]) {
+		fprintf(stderr, "scan: %s\n", why);
+		return -ENOENT;
+	}
+	src = calloc(1, sizeof(*src));
+	if (!src)
+		return -ENOMEM;
+	ret = read_line(HP_SCAN_TGIDS, src->old_scope, sizeof(src->old_scope));
+	if (!ret)
+		ret = apply_params(opts->param);
+	if (!ret)
+		ret = load(src, transport, opts);
+	if (!ret)
+		ret = set_scope(opts);
+	if (ret) {
+		destroy_bpf(src);
+		free(src);
+		return ret;
+	}
+	*out = src;
+	return 0;
+}
+
+static void scan_stop(struct hp_source_instance *src)
+{
+	if (!src)
+		return;
+	destroy_bpf(src);
+	/* Leave the scanner as found; "none" when the module went away meanwhile. */
+	if (src->old_scope[0])
+		write_str(HP_SCAN_TGIDS, src->old_scope);
+	free(src);
+}
+
+static struct bpf_object *scan_object(struct hp_source_instance *src)
+{
+	return src && src->skel ? src->skel->obj : NULL;
+}
+
+const struct hp_source_ops hp_source_scan = {
+	.name = "scan",
+	.id = HP_SRC_SCAN,
+	.probe = scan_probe,
+	.start = scan_start,
+	.stop = scan_stop,
+	.object = scan_object,
+};

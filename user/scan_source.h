@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The `scan` source: kmigrated.ko's accessed-bit scanner (see the scanner
+ * part of include/kmigrated.h), read through its tracepoint by
+ * bpf/scan.bpf.c. Parameters: "period_ms=N,pages=N" set the module's
+ * scan_period_ms and scan_pages; the scope (tgids, or all processes) goes
+ * to the module's scan_tgids and is restored when the source stops.
+ */
+#ifndef HOTPAGE_SCAN_SOURCE_H
+#define HOTPAGE_SCAN_SOURCE_H
+
+#include "kmigrated.h"
+#include "source.h"
+
+#define HP_SCAN_TGIDS KMIGRATED_SYSFS_DIR "/scan_tgids"
+#define HP_SCAN_PERIOD KMIGRATED_SYSFS_DIR "/scan_period_ms"
+#define HP_SCAN_PAGES KMIGRATED_SYSFS_DIR "/scan_pages"
+
+extern const struct hp_source_ops hp_source_scan;
+
+#endif /* HOTPAGE_SCAN_SOURCE_H */

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Promotion policy: which pages are hot enough, where they go, how fast,
+ * for which processes. A plain value (no pointers): the daemon keeps the
+ * policy in force for a round and builds changes on a copy, so a change
+ * applies whole, between rounds, or not at all; nothing needs a restart.
+ *
+ * Settings as "key=value" (hotpagectl, the config file), with defaults:
+ *
+ *   threshold=2        a page is hot at 2 accesses within the window
+ *                      (the hotness table's decayed count: 2 in the
+ *                      current window, or 4 in the previous one), as
+ *                      NUMA balancing promotes on a second hint fault
+ *   window_ms=1000     decay window: counts halve every window
+ *   target=auto        auto: the top-tier node nearest to the node that
+ *                      accessed the page (memory tiers and distances);
+ *                      or a node number: promote everything there
+ *   rate_mbps=256      at most 256 MiB/s (65536 pages/s) moved, as the
+ *                      kernel's numa_balancing_promote_rate_limit_MBps
+ *                      counts MB; 0 pauses promotion
+ *   batch=256          pages per move_pages(2) call or kmigrated batch
+ *                      (at most 1024, the module's batch size)
+ *   scope=all          all | tgids:PID,PID,... | cgroup:/PATH (cgroup v2
+ *                      path, subgroups included)
+ *   pingpong_ms=10000  a page we moved is not moved again for 10 s
+ *   min_free=5%        promote to a node only while its MemFree stays
+ *                      above 5% of its memory (or a size: 512M, 2G);
+ *                      headroom above the kernel's watermarks, so that
+ *                      promotion does not push other pages out (demotion)
+ */
+#ifndef HOTPAGE_POLICY_H
+#define HOTPAGE_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+struct hp_topology;
+
+#define HP_POLICY_TARGET_AUTO (-1)
+#define HP_POLICY_TGIDS_MAX 256
+#define HP_POLICY_BATCH_MAX 1024 /* KMIGRATED_BATCH_MAX */
+#define HP_POLICY_RATE_MAX_MBPS (1u << 20) /* 1 TiB/s: no limit worth the name */
+#define HP_POLICY_PINGPONG_MAX_MS (24u * 3600 * 1000)
+#define HP_POLICY_THRESHOLD_MAX 65535 /* the hotness table's counts are 16 bits */
+
+enum hp_scope {
+	HP_SCOPE_ALL = 0,
+	HP_SCOPE_TGIDS = 1,
+	HP_SCOPE_CGROUP = 2,
+};
+
+struct hp_policy {
+	__u32 threshold;
+	__u32 window_ms;
+	int target_node; /* HP_POLICY_TARGET_AUTO or a node */
+	__u32 rate_mbps; /* MiB/s; 0: paused */
+	__u32 batch;
+	__u32 pingpong_ms; /* 0: no guard */
+	__u32 min_free_pct; /* watermark in percent of MemTotal ... */
+	__u64 min_free_bytes; /* ... or in bytes (when min_free_pct is 0) */
+	enum hp_scope scope;
+	__u32 nr_tgids;
+	__u32 tgids[HP_POLICY_TGIDS_MAX]; /* sorted, unique */
+	char cgroup[256]; /* HP_SCOPE_CGROUP: "/system.slice/db.service" */
+};
+
+/* The keys, in show order; NULL-terminated. */
+extern const char *const hp_policy_keys[];
+
+void hp_policy_defaults(struct hp_policy *policy);
+
+/* 0, or -EINVAL with the first problem in @err ("window_ms=5: ..."). */
+int hp_policy_validate(const struct hp_policy *policy, char *err, size_t err_len);
+
+/*
+ * Apply one "key=value". 0, or -EINVAL with the reason in @err and
+ * @policy unchanged.
+ */
+int hp_policy_set(struct hp_policy *policy, const char *assignment, char *err, size_t err_len);
+
+/* Several assignments, all or none: on error @policy is unchanged. */
+int hp_policy_apply(struct hp_policy *policy, const char *const *assignments, size_t n, char *err,
+		    size_t err_len);
+
+/*
+ * Every setting as "key=value\n" lines, in hp_policy_keys order, which
+ * hp_policy_set() reads back. Returns the length snprintf would (truncated
+ * when it is >= len).
+ */
+int hp_policy_show(const struct hp_policy *policy, char *buf, size_t len);
+
+/* The rate limit in bytes per second. */
+__u64 hp_policy_rate_bytes(const struct hp_policy *policy);
+
+/* The free memory to keep on a node of @total_bytes. */
+__u64 hp_policy_free_floor(const struct hp_policy *policy, __u64 total_bytes);
+
+/*
+ * Nodes whose pages are not candidates: the target node when it is set,
+ * else the top tier.
+ */
+__u64 hp_policy_exclude_nodes(const struct hp_policy *policy, const struct hp_topology *topo);
+
+/*
+ * Where a page on @page_node, last accessed from @access_node (or -1),
+ * should go; negative when it should stay: already on the target or in
+ * the top tier, node unknown, no top-tier node (-ENOENT), or the set
+ * target has no memory (-ENODEV).
+ */
+int hp_policy_target_for(const struct hp_policy *policy, const struct hp_topology *topo,
+			 int access_node, int page_node);
+
+/*
+ * Bytes that may move to @node now: its MemFree (read from sysfs) above
+ * the min_free watermark, 0 when it is below. 0 or -errno.
+ */
+int hp_policy_room(const struct hp_policy *policy, const struct hp_topology *topo, int node,
+		   __u64 *bytes);
+
+/*
+ * Whether the scope covers process @tgid. For a cgroup scope it reads
+ * <proc_root>/<tgid>/cgroup ("/proc" or a test tree); a process that is
+ * gone is outside.
+ */
+bool hp_policy_scope_admits(const struct hp_policy *policy, __u32 tgid, const char *proc_root);
+
+#endif /* HOTPAGE_POLICY_H */

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hotpaged on this host: it publishes the hot set of a child that keeps
+ * faulting pages in (bpftool shows the child's tgid and the named fields
+ * of struct hp_hot_entry), removes its pins on SIGTERM and exits 0, and
+ * after a SIGKILL the next start clears the stale pin and runs.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hp_test.h"
+#include "hotpage/hot_pages.h"
+
+#define CHILD_PAGES 256
+#define START_TIMEOUT_MS 15000
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Fault CHILD_PAGES pages in, drop them, again, until killed. */
+static pid_t start_toucher(void)
+{
+	pid_t pid = fork();
+
+	hp_check(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		long ps = sysconf(_SC_PAGESIZE);
+		char *p;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* the test may fail and exit */
+		p = mmap(NULL, CHILD_PAGES * ps, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			_exit(1);
+		for (;;) {
+			for (long i = 0; i < CHILD_PAGES; i++)
+				p[i * ps] = (char)i;
+			madvise(p, CHILD_PAGES * ps, MADV_DONTNEED);
+			usleep(1000);
+		}
+	}
+	return pid;
+}
+
+static void daemon_path(char *buf, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	hp_check(n > 0, "readlink /proc/self/exe: %s", strerror(errno));
+	self[n] = '\0';
+	/* build/tests/host/<test> -> build/bin/hotpaged */
+	snprintf(buf, len, "%s/../../bin/hotpaged", dirname(self));
+	if (access(buf, X_OK))
+		hp_skip("%s not built", buf);
+}
+
+static pid_t start_daemon(const char *path, pid_t child)
+{
+	char scope[64];
+	pid_t pid;
+
+	snprintf(scope, sizeof(scope), "scope=tgids:%d", (int)child);
+	pid = fork();
+	hp_check(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM); /* the daemon cleans up when the test dies */
+		execl(path, path, "-f", "-p", scope, "-p", "period=1", "-p", "window_ms=500", "-p",
+		      "stats=1", (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+/* Entries of the pinned map with @tgid; -1 when bpftool could not read it. */
+static int dump_count(pid_t tgid, bool *named)
+{
+	char line[512], want[64];
+	int count = 0, fields = 0;
+	FILE *f = popen("bpftool map dump pinned " HP_HOT_PAGES_PIN " 2>/dev/null", "r");
+
+	if (!f)
+		return -1;
+	snprintf(want, sizeof(want), "\"tgid\": %d,", (int)tgid);
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, want))
+			count++;
+		if (strstr(line, "\"freq\": ") || strstr(line, "\"last_seen_ms\": ") ||
+		    strstr(line, "\"node\": ") || strstr(line, "\"sources\": "))
+			fields++;
+	}
+	if (pclose(f))
+		return -1;
+	*named = fields >= 4;
+	return count;
+}
+
+static ino_t pin_inode(void)
+{
+	struct stat st;
+
+	return stat(HP_HOT_PAGES_PIN, &st) ? 0 : st.st_ino;
+}
+
+/*
+ * Wait until the daemon's map (a pin other than @stale's inode) holds
+ * pages of @tgid; returns how many.
+ */
+static int wait_hot_set(pid_t daemon, pid_t tgid, ino_t stale)
+{
+	double deadline = now_ms() + START_TIMEOUT_MS;
+	bool named = false;
+	int status, n = 0;
+
+	while (now_ms() < deadline) {
+		hp_check(waitpid(daemon, &status, WNOHANG) == 0,
+			 "hotpaged exited early (status 0x%x)", status);
+		ino_t ino = pin_inode();
+
+		if (ino && ino != stale) {
+			n = dump_count(tgid, &named);
+			if (n > 0) {
+				hp_check(named, "bpftool shows no named fields");
+				return n;
+			}
+		}
+		usleep(200 * 1000);
+	}
+	hp_fail("no hot page of tgid %d in %s within %d ms (last count %d)", (int)tgid,
+		HP_HOT_PAGES_PIN, START_TIMEOUT_MS, n);
+}
+
+static void stop_daemon(pid_t daemon)
+{
+	int status;
+	double t0 = now_ms();
+
+	hp_check(kill(daemon, SIGTERM) == 0, "kill: %s", strerror(errno));
+	hp_check(waitpid(daemon, &status, 0) == daemon, "waitpid: %s", strerror(errno));
+	hp_check(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		 "hotpaged after SIGTERM: status 0x%x, expected exit 0", status);
+	printf("  SIGTERM: exit 0 after %.0f ms\n", now_ms() - t0);
+	hp_check(!exists(HP_HOT_PAGES_PIN), "%s still pinned after SIGTERM", HP_HOT_PAGES_PIN);
+	hp_check(!exists(HP_PIN_DIR), "%s still there after SIGTERM", HP_PIN_DIR);
+}
+
+int main(void)
+{
+	char path[PATH_MAX];
+	pid_t child, daemon;
+	ino_t stale;
+	int n, status;
+
+	hp_require_root();
+	daemon_path(path, sizeof(path));
+	if (system("command -v bpftool >/dev/null 2>&1") != 0)
+		hp_skip("bpftool not installed");
+	hp_check(!exists(HP_HOT_PAGES_PIN), "%s exists before the test: another hotpaged?",
+		 HP_HOT_PAGES_PIN);
+	child = start_toucher();
+
+	printf("run 1: hot set of tgid %d, then SIGTERM\n", (int)child);
+	daemon = start_daemon(path, child);
+	n = wait_hot_set(daemon, child, 0);
+	printf("  %d entries of tgid %d in %s, named fields\n", n, (int)child, HP_HOT_PAGES_PIN);
+	stop_daemon(daemon);
+
+	printf("run 2: SIGKILL leaves the pin\n");
+	daemon = start_daemon(path, child);
+	wait_hot_set(daemon, child, 0);
+	hp_check(kill(daemon, SIGKILL) == 0, "kill: %s", strerror(errno));
+	waitpid(daemon, &status, 0);
+	stale = pin_inode();
+	hp_check(stale, "no stale pin after SIGKILL: the test proves nothing");
+
+	printf("run 3: starts over the stale pin, cleans up\n");
+	daemon = start_daemon(path, child);
+	n = wait_hot_set(daemon, child, stale);
+	printf("  %d entries of tgid %d after the restart\n", n, (int)child);
+	stop_daemon(daemon);
+
+	kill(child, SIGKILL);
+	waitpid(child, &status, 0);
+	printf("pass\n");
+	return 0;
+}

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hotpaged: the hotpage daemon. Collects page accesses from the sources,
+ * keeps the hot set (published at /sys/fs/bpf/hotpage/hot_pages) and
+ * promotes hot pages from lower tiers to the top tier (daemon.h).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/libbpf.h>
+
+#include "daemon.h"
+
+static const char usage[] =
+	"Usage: hotpaged [-f] [-s SOURCES] [-p key=value ...] [-d SECONDS] [-v]\n"
+	"\n"
+	"  -f, --foreground    log to stderr with a stats line every stats= seconds\n"
+	"                      (without -f: the same, minus the stats lines; run it\n"
+	"                      under a service manager, it does not fork)\n"
+	"  -s, --sources LIST  comma-separated sources (fault,numa-hint,perf,damon,scan);\n"
+	"                      default: every source whose probe says available\n"
+	"  -p, --param K=V     a policy setting (threshold=, window_ms=, target=,\n"
+	"                      rate_mbps=, batch=, scope=, pingpong_ms=, min_free=)\n"
+	"                      or backend=auto|move_pages|kmigrated (auto: kmigrated\n"
+	"                      when the module is loaded), period=N (sources sample 1\n"
+	"                      in N; default: each source's own), top=N (hot set\n"
+	"                      size, 1024),\n"
+	"                      stats=SECONDS (5); repeatable\n"
+	"  -d, --duration S    stop after S seconds (default: until SIGINT/SIGTERM)\n"
+	"  -v, --verbose       libbpf debug output, skipped sources\n";
+
+static volatile sig_atomic_t stop;
+static bool verbose;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int print_libbpf(enum libbpf_print_level level, const char *format, va_list args)
+{
+	if (level == LIBBPF_DEBUG && !verbose)
+		return 0;
+	return vfprintf(stderr, format, args);
+}
+
+static int split_sources(struct hp_daemon_opts *opts, char *list)
+{
+	char *save = NULL;
+
+	for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (opts->nr_sources == HP_DAEMON_MAX_SOURCES) {
+			fprintf(stderr, "hotpaged: at most %d sources\n", HP_DAEMON_MAX_SOURCES);
+			return -EINVAL;
+		}
+		opts->sources[opts->nr_sources++] = tok;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option long_options[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "sources", required_argument, NULL, 's' },
+		{ "param", required_argument, NULL, 'p' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct hp_daemon_opts opts;
+	struct sigaction sa = { .sa_handler = on_signal };
+	bool foreground = false;
+	char err[512];
+	char *end;
+	int c, ret;
+
+	hp_daemon_opts_defaults(&opts);
+	while ((c = getopt_long(argc, argv, "fs:p:d:vh", long_options, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			foreground = true;
+			break;
+		case 's':
+			if (split_sources(&opts, optarg))
+				return 2;
+			break;
+		case 'p':
+			if (hp_daemon_set(&opts, optarg, err, sizeof(err))) {
+				fprintf(stderr, "hotpaged: -p %s\n", err);
+				return 2;
+			}
+			break;
+		case 'd':
+			errno = 0;
+			opts.duration_s = (__u32)strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || !opts.duration_s) {
+				fprintf(stderr, "hotpaged: -d %s: a number of seconds > 0\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (!foreground)
+		opts.stats_s = 0;
+	opts.verbose = verbose;
+	libbpf_set_print(print_libbpf);
+	/* No SA_RESTART: the ring wait returns -EINTR and the loop sees stop. */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	ret = hp_daemon_run(&opts, &stop);
+	return ret ? 1 : 0;
+}

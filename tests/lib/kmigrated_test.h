@@ -76,14 +76,20 @@ static inline void kmt_module_path(char *buf, size_t size)
 {
 	char root[PATH_MAX];
 	struct utsname uts;
-	int n;
+	int series_len, n;
 
 	kmt_repo_root(root, sizeof(root));
 	hp_check(uname(&uts) == 0, "uname: %s", strerror(errno));
 	n = snprintf(buf, size, "%s/build/kmod/%s/kmigrated.ko", root, uts.release);
 	hp_check(n > 0 && (size_t)n < size, "module path too long");
-	if (access(buf, R_OK) != 0)
-		hp_skip("%s is not built: run 'make kmod KERNEL=...' on the host", buf);
+	if (access(buf, R_OK) == 0)
+		return;
+	/* "6.1.0-56-amd64" -> "6.1", "6.12.117+deb12-amd64" -> "6.12" */
+	series_len = (int)strcspn(uts.release, ".");
+	if (uts.release[series_len] == '.')
+		series_len += 1 + (int)strcspn(uts.release + series_len + 1, ".-+");
+	hp_skip("%s is not built: run 'make kmod KERNEL=%.*s' (or KDIR=...) on the host", buf,
+		series_len, uts.release);
 }
 
 static inline bool kmt_loaded(void)
@@ -91,13 +97,11 @@ static inline bool kmt_loaded(void)
 	return access("/sys/module/" KMIGRATED_MODULE_NAME, F_OK) == 0;
 }
 
-/* finit_module(2) with @params; 0 or -errno. */
-static inline int kmt_load(const char *params)
+/* finit_module(2) of the module file @path with @params; 0 or -errno. */
+static inline int kmt_load_file(const char *path, const char *params)
 {
-	char path[PATH_MAX];
 	int fd, ret;
 
-	kmt_module_path(path, sizeof(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -105,6 +109,15 @@ static inline int kmt_load(const char *params)
 	ret = ret ? -errno : 0;
 	close(fd);
 	return ret;
+}
+
+/* The module for the running kernel, with @params; 0 or -errno. */
+static inline int kmt_load(const char *params)
+{
+	char path[PATH_MAX];
+
+	kmt_module_path(path, sizeof(path));
+	return kmt_load_file(path, params);
 }
 
 /* delete_module(2), retried while BPF programs still hold the module. */

@@ -26,105 +26,14 @@
 
 #include "hp_test.h"
 #include "kmigrated.h"
+#include "kmigrated_test.h"
 #include "kmigrated_ping.skel.h"
 
 #define N_CALLS 1000 /* syscall program runs */
 #define N_FENTRY 100 /* getpgid(2) calls, each running the fentry program */
-/*
- * Freeing a BPF program, and with it its module reference, waits for an
- * RCU grace period (tasks-trace RCU for sleepable ones): up to 0.35 s seen.
- */
-#define UNLOAD_TIMEOUT_MS 10000
 
 static struct kmigrated_ping *skel;
 static bool module_ours;
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-/* The repository: $HOTPAGE_ROOT, else three levels above build/tests/vm/. */
-static void repo_root(char *buf, size_t size)
-{
-	const char *env = getenv("HOTPAGE_ROOT");
-	char exe[PATH_MAX];
-	ssize_t n;
-	int i;
-
-	if (env && *env) {
-		snprintf(buf, size, "%s", env);
-		return;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	hp_check(n > 0, "readlink /proc/self/exe: %s", strerror(errno));
-	exe[n] = '\0';
-	for (i = 0; i < 4; i++) {
-		char *p = strrchr(exe, '/');
-
-		hp_check(p && p != exe, "cannot find the repository from %s; set HOTPAGE_ROOT",
-			 exe);
-		*p = '\0';
-	}
-	snprintf(buf, size, "%s", exe);
-}
-
-/* The module for the running kernel; skips the test when it is not built. */
-static void module_path(char *buf, size_t size)
-{
-	char root[PATH_MAX];
-	struct utsname uts;
-	int series_len, n;
-
-	repo_root(root, sizeof(root));
-	hp_check(uname(&uts) == 0, "uname: %s", strerror(errno));
-	n = snprintf(buf, size, "%s/build/kmod/%s/kmigrated.ko", root, uts.release);
-	hp_check(n > 0 && (size_t)n < size, "module path too long");
-	if (access(buf, R_OK) == 0)
-		return;
-	/* "6.1.0-56-amd64" -> "6.1", "6.12.117+deb12-amd64" -> "6.12" */
-	series_len = (int)strcspn(uts.release, ".");
-	if (uts.release[series_len] == '.')
-		series_len += 1 + (int)strcspn(uts.release + series_len + 1, ".-+");
-	hp_skip("%s is not built: run 'make kmod KERNEL=%.*s' (or KDIR=...) on the host", buf,
-		series_len, uts.release);
-}
-
-static bool module_loaded(void)
-{
-	return access("/sys/module/" KMIGRATED_MODULE_NAME, F_OK) == 0;
-}
-
-static int load_module(const char *path)
-{
-	int fd, ret;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = (int)syscall(SYS_finit_module, fd, "", 0);
-	ret = ret ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-/* delete_module(2), retried while the module is still in use. */
-static int unload_module(int *retries)
-{
-	double deadline = now_ms() + UNLOAD_TIMEOUT_MS;
-
-	*retries = 0;
-	while (syscall(SYS_delete_module, KMIGRATED_MODULE_NAME, O_NONBLOCK) != 0) {
-		if ((errno != EAGAIN && errno != EBUSY) || now_ms() > deadline)
-			return -errno;
-		(*retries)++;
-		usleep(10 * 1000);
-	}
-	return 0;
-}
 
 static uint64_t read_counter(const char *path)
 {
@@ -146,13 +55,11 @@ static uint64_t read_counter(const char *path)
 
 static void cleanup(void)
 {
-	int retries;
-
 	if (skel)
 		kmigrated_ping__destroy(skel);
 	skel = NULL;
-	if (module_ours && module_loaded())
-		unload_module(&retries);
+	if (module_ours && kmt_loaded())
+		kmt_unload();
 }
 
 int main(void)
@@ -160,41 +67,41 @@ int main(void)
 	char path[PATH_MAX];
 	uint64_t calls0, calls1, calls2;
 	double t0, t_load, t_skel, t_runs, t_unload;
-	int prog_fd, err, retries, i;
+	int prog_fd, err, i;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	hp_require_root();
-	module_path(path, sizeof(path));
+	kmt_module_path(path, sizeof(path));
 	atexit(cleanup);
 
-	if (module_loaded()) {
+	if (kmt_loaded()) {
 		printf("kmigrated is loaded already; removing it first\n");
-		err = unload_module(&retries);
+		err = kmt_unload();
 		hp_check(!err, "delete_module(kmigrated): %s", strerror(-err));
 	}
 
-	t0 = now_ms();
-	err = load_module(path);
-	t_load = now_ms() - t0;
+	t0 = kmt_now_ms();
+	err = kmt_load_file(path, "");
+	t_load = kmt_now_ms() - t0;
 	hp_check(!err, "finit_module(%s): %s", path, strerror(-err));
 	module_ours = true;
 	printf("loaded %s in %.1f ms\n", path, t_load);
 
-	hp_check(module_loaded(), "/sys/module/kmigrated missing after load");
+	hp_check(kmt_loaded(), "/sys/module/kmigrated missing after load");
 	hp_check(access("/sys/kernel/btf/" KMIGRATED_MODULE_NAME, R_OK) == 0,
 		 "module BTF not registered (/sys/kernel/btf/kmigrated): %s", strerror(errno));
 	calls0 = read_counter(KMIGRATED_SYSFS_KFUNC_CALLS);
 	hp_check(calls0 == 0, "kfunc_calls is %llu right after load, expected 0",
 		 (unsigned long long)calls0);
 
-	t0 = now_ms();
+	t0 = kmt_now_ms();
 	skel = kmigrated_ping__open_and_load();
-	t_skel = now_ms() - t0;
+	t_skel = kmt_now_ms() - t0;
 	hp_check(skel, "loading the BPF program that calls kmigrated_ping: %s", strerror(errno));
 	prog_fd = bpf_program__fd(skel->progs.hp_kmig_ping);
 	printf("BPF object open+load %.1f ms\n", t_skel);
 
-	t0 = now_ms();
+	t0 = kmt_now_ms();
 	for (i = 0; i < N_CALLS; i++) {
 		uint64_t cookie = 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1);
 		struct kmigrated_ping_ctx ctx = { .cookie = cookie, .result = 0 };
@@ -209,7 +116,7 @@ int main(void)
 			 (unsigned long long)cookie, (unsigned long long)ctx.result,
 			 (unsigned long long)(cookie ^ KMIGRATED_PING_MAGIC));
 	}
-	t_runs = now_ms() - t0;
+	t_runs = kmt_now_ms() - t0;
 	calls1 = read_counter(KMIGRATED_SYSFS_KFUNC_CALLS);
 	printf("%d syscall program runs in %.1f ms (%.1f us each); kfunc_calls %llu -> %llu\n",
 	       N_CALLS, t_runs, t_runs * 1e3 / N_CALLS, (unsigned long long)calls0,
@@ -245,15 +152,15 @@ int main(void)
 	kmigrated_ping__destroy(skel);
 	skel = NULL;
 
-	t0 = now_ms();
-	err = unload_module(&retries);
-	t_unload = now_ms() - t0;
+	t0 = kmt_now_ms();
+	err = kmt_unload();
+	t_unload = kmt_now_ms() - t0;
 	hp_check(!err, "delete_module(kmigrated) after the programs were closed: %s",
 		 strerror(-err));
 	module_ours = false;
-	printf("unloaded in %.1f ms (%d retries while the programs were being freed)\n", t_unload,
-	       retries);
-	hp_check(!module_loaded(), "/sys/module/kmigrated still present after unload");
+	/* Freeing a BPF program, and its module reference, waits for RCU. */
+	printf("unloaded in %.1f ms (after the programs were freed)\n", t_unload);
+	hp_check(!kmt_loaded(), "/sys/module/kmigrated still present after unload");
 	hp_check(access(KMIGRATED_SYSFS_DIR, F_OK) != 0 && errno == ENOENT,
 		 "%s still present after unload", KMIGRATED_SYSFS_DIR);
 

@@ -26,99 +26,15 @@
 
 #include "hp_test.h"
 #include "kmigrated.h"
+#include "kmigrated_test.h"
 
 /* The module's pr_err() when it finds no BTF (kernel-helper/kmigrated.c). */
 #define NOBTF_MESSAGE "kmigrated: module has no BTF (.BTF section)"
 #define NOBTF_ERRNO ENOEXEC
-#define UNLOAD_TIMEOUT_MS 10000
 
 static char tmpdir[64];
 static char stripped[PATH_MAX];
 static bool module_ours;
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-/* The repository: $HOTPAGE_ROOT, else three levels above build/tests/vm/. */
-static void repo_root(char *buf, size_t size)
-{
-	const char *env = getenv("HOTPAGE_ROOT");
-	char exe[PATH_MAX];
-	ssize_t n;
-	int i;
-
-	if (env && *env) {
-		snprintf(buf, size, "%s", env);
-		return;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	hp_check(n > 0, "readlink /proc/self/exe: %s", strerror(errno));
-	exe[n] = '\0';
-	for (i = 0; i < 4; i++) {
-		char *p = strrchr(exe, '/');
-
-		hp_check(p && p != exe, "cannot find the repository from %s; set HOTPAGE_ROOT",
-			 exe);
-		*p = '\0';
-	}
-	snprintf(buf, size, "%s", exe);
-}
-
-/* The module for the running kernel; skips the test when it is not built. */
-static void module_path(char *buf, size_t size)
-{
-	char root[PATH_MAX];
-	struct utsname uts;
-	int series_len, n;
-
-	repo_root(root, sizeof(root));
-	hp_check(uname(&uts) == 0, "uname: %s", strerror(errno));
-	n = snprintf(buf, size, "%s/build/kmod/%s/kmigrated.ko", root, uts.release);
-	hp_check(n > 0 && (size_t)n < size, "module path too long");
-	if (access(buf, R_OK) == 0)
-		return;
-	/* "6.1.0-56-amd64" -> "6.1", "6.12.117+deb12-amd64" -> "6.12" */
-	series_len = (int)strcspn(uts.release, ".");
-	if (uts.release[series_len] == '.')
-		series_len += 1 + (int)strcspn(uts.release + series_len + 1, ".-+");
-	hp_skip("%s is not built: run 'make kmod KERNEL=%.*s' (or KDIR=...) on the host", buf,
-		series_len, uts.release);
-}
-
-static bool module_loaded(void)
-{
-	return access("/sys/module/" KMIGRATED_MODULE_NAME, F_OK) == 0;
-}
-
-static int load_module(const char *path)
-{
-	int fd, ret;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = (int)syscall(SYS_finit_module, fd, "", 0);
-	ret = ret ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-static int unload_module(void)
-{
-	double deadline = now_ms() + UNLOAD_TIMEOUT_MS;
-
-	while (syscall(SYS_delete_module, KMIGRATED_MODULE_NAME, O_NONBLOCK) != 0) {
-		if ((errno != EAGAIN && errno != EBUSY) || now_ms() > deadline)
-			return -errno;
-		usleep(10 * 1000);
-	}
-	return 0;
-}
 
 /* Whether the ELF file at @path has a section called @name (-1: not ELF64). */
 static int elf_has_section(const char *path, const char *name)
@@ -205,8 +121,8 @@ static bool kmsg_find(int fd, const char *needle, char *line, size_t size)
 
 static void cleanup(void)
 {
-	if (module_ours && module_loaded())
-		unload_module();
+	if (module_ours && kmt_loaded())
+		kmt_unload();
 	if (stripped[0])
 		unlink(stripped);
 	if (tmpdir[0])
@@ -220,12 +136,12 @@ int main(void)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	hp_require_root();
-	module_path(path, sizeof(path));
+	kmt_module_path(path, sizeof(path));
 	atexit(cleanup);
 
-	if (module_loaded()) {
+	if (kmt_loaded()) {
 		printf("kmigrated is loaded already; removing it first\n");
-		err = unload_module();
+		err = kmt_unload();
 		hp_check(!err, "delete_module(kmigrated): %s", strerror(-err));
 	}
 
@@ -242,7 +158,7 @@ int main(void)
 	hp_check(kmsg >= 0, "open /dev/kmsg: %s", strerror(errno));
 	hp_check(lseek(kmsg, 0, SEEK_END) >= 0, "seek /dev/kmsg: %s", strerror(errno));
 
-	err = load_module(stripped);
+	err = kmt_load_file(stripped, "");
 	if (!err)
 		module_ours = true;
 	hp_check(err, "finit_module of the module without BTF succeeded");
@@ -255,15 +171,15 @@ int main(void)
 	close(kmsg);
 	printf("kernel log: %s\n", line);
 
-	hp_check(!module_loaded(), "/sys/module/kmigrated present after the refused load");
+	hp_check(!kmt_loaded(), "/sys/module/kmigrated present after the refused load");
 	hp_check(access(KMIGRATED_SYSFS_DIR, F_OK) != 0 && errno == ENOENT,
 		 "%s present after the refused load", KMIGRATED_SYSFS_DIR);
 
 	/* The refusal leaves nothing that stops the real module. */
-	err = load_module(path);
+	err = kmt_load_file(path, "");
 	hp_check(!err, "finit_module(%s) after the refusal: %s", path, strerror(-err));
 	module_ours = true;
-	err = unload_module();
+	err = kmt_unload();
 	hp_check(!err, "delete_module(kmigrated): %s", strerror(-err));
 	module_ours = false;
 	printf("the module with BTF still loads and unloads\n");

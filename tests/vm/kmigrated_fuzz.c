@@ -19,6 +19,7 @@
  */
 #include <sys/wait.h>
 
+#include "hp_settings.h"
 #include "kmigrated_test.h"
 
 #define NPAGES 2048
@@ -171,6 +172,8 @@ int main(void)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	hp_require_root();
+	/* NUMA balancing would move the test's pages, or hide them behind hint PTEs. */
+	hp_settings_set("/proc/sys/kernel/numa_balancing", "0", false);
 	hp_check(pfns && sums, "calloc");
 	atexit(cleanup);
 	env = getenv("HOTPAGE_FUZZ_SEED");

@@ -12,6 +12,7 @@
  *  5. settings: bad values for the writable settings are refused with
  *     EINVAL and leave the old value.
  */
+#include "hp_settings.h"
 #include "kmigrated_test.h"
 
 #define NPAGES 4096 /* 16 MiB */
@@ -287,6 +288,8 @@ int main(void)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	hp_require_root();
+	/* NUMA balancing would move the test's pages, or hide them behind hint PTEs. */
+	hp_settings_set("/proc/sys/kernel/numa_balancing", "0", false);
 	atexit(cleanup);
 	kmsg = kmt_kmsg_open();
 	kmt_load_or_fail("rate_limit_mbps=0");

@@ -17,6 +17,7 @@
  *                queue lock (fentry on _raw_spin_unlock_irqrestore)
  *   route        a pfn request with route=vma, a vaddr request with route=pfn
  */
+#include "hp_settings.h"
 #include "kmigrated_test.h"
 
 static struct kmigrated_enqueue *skel;
@@ -298,6 +299,8 @@ int main(void)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	hp_require_root();
+	/* NUMA balancing would move the test's pages, or hide them behind hint PTEs. */
+	hp_settings_set("/proc/sys/kernel/numa_balancing", "0", false);
 	hp_check(pfns, "calloc");
 	atexit(cleanup);
 	kmsg = kmt_kmsg_open();

@@ -16,6 +16,7 @@
  */
 #include <pthread.h>
 
+#include "hp_settings.h"
 #include "kmigrated_test.h"
 
 #define NPAGES 4096
@@ -101,6 +102,8 @@ int main(void)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	hp_require_root();
+	/* NUMA balancing would move the test's pages, or hide them behind hint PTEs. */
+	hp_settings_set("/proc/sys/kernel/numa_balancing", "0", false);
 	hp_check(pfns && sums, "calloc");
 	atexit(cleanup);
 	kmsg = kmt_kmsg_open();

@@ -6,6 +6,7 @@
  * KMIGRATED_E_ROUTE) and still promotes pages by (tgid, address). With
  * route=pfn it refuses to load instead, naming the symbol.
  */
+#include "hp_settings.h"
 #include "kmigrated_test.h"
 
 #define NPAGES 512
@@ -81,6 +82,8 @@ int main(void)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	hp_require_root();
+	/* NUMA balancing would move the test's pages, or hide them behind hint PTEs. */
+	hp_settings_set("/proc/sys/kernel/numa_balancing", "0", false);
 	atexit(cleanup);
 	kmsg = kmt_kmsg_open();
 	if (kmt_loaded())

@@ -35,24 +35,6 @@
 static struct kmigrated_ping *skel;
 static bool module_ours;
 
-static uint64_t read_counter(const char *path)
-{
-	unsigned long long v;
-	char buf[64], *end;
-	FILE *f;
-	bool ok;
-
-	f = fopen(path, "r");
-	hp_check(f, "open %s: %s", path, strerror(errno));
-	ok = fgets(buf, sizeof(buf), f) != NULL;
-	fclose(f);
-	errno = 0;
-	v = ok ? strtoull(buf, &end, 10) : 0;
-	hp_check(ok && !errno && end != buf && (*end == '\n' || *end == '\0'), "%s holds no number",
-		 path);
-	return v;
-}
-
 static void cleanup(void)
 {
 	if (skel)
@@ -90,7 +72,7 @@ int main(void)
 	hp_check(kmt_loaded(), "/sys/module/kmigrated missing after load");
 	hp_check(access("/sys/kernel/btf/" KMIGRATED_MODULE_NAME, R_OK) == 0,
 		 "module BTF not registered (/sys/kernel/btf/kmigrated): %s", strerror(errno));
-	calls0 = read_counter(KMIGRATED_SYSFS_KFUNC_CALLS);
+	calls0 = kmt_read_u64(KMIGRATED_SYSFS_KFUNC_CALLS);
 	hp_check(calls0 == 0, "kfunc_calls is %llu right after load, expected 0",
 		 (unsigned long long)calls0);
 
@@ -117,7 +99,7 @@ int main(void)
 			 (unsigned long long)(cookie ^ KMIGRATED_PING_MAGIC));
 	}
 	t_runs = kmt_now_ms() - t0;
-	calls1 = read_counter(KMIGRATED_SYSFS_KFUNC_CALLS);
+	calls1 = kmt_read_u64(KMIGRATED_SYSFS_KFUNC_CALLS);
 	printf("%d syscall program runs in %.1f ms (%.1f us each); kfunc_calls %llu -> %llu\n",
 	       N_CALLS, t_runs, t_runs * 1e3 / N_CALLS, (unsigned long long)calls0,
 	       (unsigned long long)calls1);
@@ -143,7 +125,7 @@ int main(void)
 	}
 	bpf_link__destroy(skel->links.hp_kmig_fentry);
 	skel->links.hp_kmig_fentry = NULL;
-	calls2 = read_counter(KMIGRATED_SYSFS_KFUNC_CALLS);
+	calls2 = kmt_read_u64(KMIGRATED_SYSFS_KFUNC_CALLS);
 	printf("%d fentry program runs; kfunc_calls %llu -> %llu\n", N_FENTRY,
 	       (unsigned long long)calls1, (unsigned long long)calls2);
 	hp_check(calls2 - calls1 == N_FENTRY, "kfunc_calls moved by %llu, expected %d",

@@ -205,19 +205,9 @@ static int load(struct hp_source_instance *src, enum hp_damon_attach attach,
 		unused = src->skel->progs.hp_damon_btf;
 	}
 	bpf_program__set_autoload(unused, false);
-	if (transport) {
-		ret = hp_source_prepare(src->skel->obj, transport);
-		if (ret)
-			return ret;
-	}
-	ret = damon__load(src->skel);
+	ret = hp_source_load_skeleton(src->skel->skeleton, transport, opts);
 	if (ret)
 		return ret;
-	if (opts) {
-		ret = hp_source_apply_scope(src->skel->obj, opts);
-		if (ret)
-			return ret;
-	}
 	src->link = bpf_program__attach(prog);
 	return src->link ? 0 : -errno;
 }

@@ -310,20 +310,9 @@ static int load(const struct hook *h, enum hp_numa_hint_attach attach,
 		unused = src->skel->progs.hp_numa_fentry;
 	}
 	bpf_program__set_autoload(unused, false);
-	if (transport) {
-		ret = hp_source_prepare(src->skel->obj, transport);
-		if (ret)
-			goto fail;
-	}
-	ret = numa_hint__load(src->skel);
+	ret = hp_source_load_skeleton(src->skel->skeleton, transport, opts);
 	if (ret)
 		goto fail;
-	/* Scope before attach: no record from outside it, even at the start. */
-	if (opts) {
-		ret = hp_source_apply_scope(src->skel->obj, opts);
-		if (ret)
-			goto fail;
-	}
 	if (attach == HP_NUMA_HINT_FENTRY) {
 		src->link = bpf_program__attach(prog);
 	} else {

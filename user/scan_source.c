@@ -81,19 +81,9 @@ static int load(struct hp_source_instance *src, struct hp_transport *transport,
 		return -errno;
 	if (opts && opts->sample_period)
 		src->skel->rodata->default_sample_period = opts->sample_period;
-	if (transport) {
-		ret = hp_source_prepare(src->skel->obj, transport);
-		if (ret)
-			return ret;
-	}
-	ret = scan__load(src->skel);
+	ret = hp_source_load_skeleton(src->skel->skeleton, transport, opts);
 	if (ret)
 		return ret;
-	if (opts) {
-		ret = hp_source_apply_scope(src->skel->obj, opts);
-		if (ret)
-			return ret;
-	}
 	src->link = bpf_program__attach(src->skel->progs.hp_scan);
 	return src->link ? 0 : -errno;
 }

@@ -202,3 +202,20 @@ int hp_source_prepare(struct bpf_object *obj, struct hp_transport *transport)
 	ret = bpf_map__reuse_fd(rings, hp_transport_rings_fd(transport));
 	return ret < 0 ? ret : 0;
 }
+
+int hp_source_load_skeleton(struct bpf_object_skeleton *skeleton, struct hp_transport *transport,
+			    const struct hp_source_opts *opts)
+{
+	struct bpf_object *obj = *skeleton->obj;
+	int ret;
+
+	if (transport) {
+		ret = hp_source_prepare(obj, transport);
+		if (ret)
+			return ret;
+	}
+	ret = bpf_object__load_skeleton(skeleton);
+	if (ret)
+		return ret;
+	return opts ? hp_source_apply_scope(obj, opts) : 0;
+}

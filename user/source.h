@@ -75,4 +75,13 @@ int hp_source_apply_scope(struct bpf_object *obj, const struct hp_source_opts *o
  */
 int hp_source_prepare(struct bpf_object *obj, struct hp_transport *transport);
 
+/*
+ * The load sequence of a source: share @transport's rings (when given),
+ * load the skeleton, then apply @opts's scope (when given) before anything
+ * attaches, so that no record from outside the scope gets through.
+ */
+struct bpf_object_skeleton;
+int hp_source_load_skeleton(struct bpf_object_skeleton *skeleton, struct hp_transport *transport,
+			    const struct hp_source_opts *opts);
+
 #endif /* HOTPAGE_SOURCE_H */

@@ -141,9 +141,8 @@ static int bad_byte(const char *line, size_t len, char *reason, size_t reason_le
 int hp_config_parse(struct hp_config *cfg, struct hp_daemon_opts *opts, const char *name,
 		    const char *text, size_t len, int *line_out, char *err, size_t err_len)
 {
-	struct seen_key seen[HP_CONFIG_KEYS_MAX];
+	struct seen_key seen[HP_CONFIG_KEYS_MAX] = { 0 };
 	char buf[HP_CONFIG_LINE_MAX + 1];
-	char assignment[2 * HP_CONFIG_LINE_MAX];
 	char reason[3 * HP_CONFIG_LINE_MAX];
 	size_t nr_seen = 0, pos = 0;
 	int line = 0;
@@ -197,8 +196,10 @@ int hp_config_parse(struct hp_config *cfg, struct hp_daemon_opts *opts, const ch
 				return fail(line_out, line, err, err_len, name, "%s", reason);
 			continue;
 		}
-		snprintf(assignment, sizeof(assignment), "%s=%s", key, value);
-		if (hp_daemon_set(opts, assignment, reason, sizeof(reason)))
+		/* key and value came from one line: together they fit. */
+		snprintf(cfg->assignments[nr_seen - 1], sizeof(cfg->assignments[0]), "%s=%s", key,
+			 value);
+		if (hp_daemon_set(opts, cfg->assignments[nr_seen - 1], reason, sizeof(reason)))
 			return fail(line_out, line, err, err_len, name, "%s",
 				    reason[0] ? reason : "bad value");
 	}
@@ -247,7 +248,7 @@ int hp_config_load(struct hp_config *cfg, struct hp_daemon_opts *opts, const cha
 	/* One byte more than allowed, to notice a file that grew since fstat. */
 	text = malloc(HP_CONFIG_FILE_MAX + 1);
 	if (!text) {
-		ret = fail(NULL, 0, err, err_len, path, "out of memory");
+		fail(NULL, 0, err, err_len, path, "out of memory");
 		ret = -ENOMEM;
 		goto out;
 	}

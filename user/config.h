@@ -25,9 +25,14 @@
 /* Distinct keys a file may set (there are about 15). */
 #define HP_CONFIG_KEYS_MAX 64
 
-/* What the file's settings point into (opts->sources): keep it while opts is used. */
+/*
+ * The file's settings as "key=value" strings, which the options may point
+ * into (opts->sources; a string setting such as socket=): keep it as long
+ * as the options are used.
+ */
 struct hp_config {
 	char sources[HP_CONFIG_LINE_MAX + 1];
+	char assignments[HP_CONFIG_KEYS_MAX][HP_CONFIG_LINE_MAX + 1];
 };
 
 /*

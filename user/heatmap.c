@@ -171,6 +171,8 @@ static int write_plot(FILE *out, const struct samples *s, __u32 cols, int width,
 		lo = hi = 0;
 	span = hi - lo + 1;
 	rows = span < ROWS_MAX ? (__u32)span : ROWS_MAX;
+	if (!cols)
+		return -EINVAL;
 	grid = calloc((size_t)rows * cols, sizeof(*grid));
 	if (!grid)
 		return -ENOMEM;

@@ -81,7 +81,8 @@ int main(int argc, char **argv)
 	};
 	static struct hp_config config;
 	struct hp_daemon_opts opts;
-	const char *config_path = NULL;
+	const char *config_path = HP_CONFIG_DEFAULT_PATH;
+	bool config_given = false;
 	bool sources_from_flags = false;
 	struct sigaction sa = { .sa_handler = on_signal };
 	bool foreground = false;
@@ -93,15 +94,16 @@ int main(int argc, char **argv)
 	/* The file first, flags on top: a first pass finds -c (and --help). */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "c:fs:p:d:vh", long_options, NULL)) != -1) {
-		if (c == 'c')
+		if (c == 'c') {
 			config_path = optarg;
+			config_given = true;
+		}
 		if (c == 'h') {
 			fputs(usage, stdout);
 			return 0;
 		}
 	}
-	ret = hp_config_load(&config, &opts, config_path ? config_path : HP_CONFIG_DEFAULT_PATH,
-			     !config_path, NULL, err, sizeof(err));
+	ret = hp_config_load(&config, &opts, config_path, !config_given, NULL, err, sizeof(err));
 	if (ret < 0) {
 		fprintf(stderr, "hotpaged: %s\n", err);
 		return 2;

@@ -110,7 +110,19 @@ rc=$?
 [[ $out == "hotpaged: $tmp/bad.conf:2: threshold=many: not a whole number"* ]] || fail "bad config message: $out"
 out=$("$dest/usr/sbin/hotpage-heatmap" --png "$tmp/x.png" --pin "$tmp/none" 2>&1)
 [ $? = 1 ] && [[ $out == *"no hot-page map at $tmp/none"* ]] || fail "installed hotpage-heatmap without a map: $out"
-echo "programs: hotpaged --help, a bad config refused with line and reason, heatmap errors"
+# The file applies and flags override it: the file's sources (scan needs
+# kmigrated.ko, which this host cannot load) and stats interval give way to
+# -s fault -p stats=1, its top=16 stays.
+printf 'sources = scan\nstats = 86400\ntop = 16\n' > "$tmp/override.conf"
+chmod 0644 "$tmp/override.conf"
+out=$(timeout 60 "$dest/usr/sbin/hotpaged" -c "$tmp/override.conf" -f -s fault -p stats=1 -d 3 2>&1)
+rc=$?
+[ $rc = 0 ] || fail "installed hotpaged -c override.conf -s fault -p stats=1: status $rc: $out"
+n=$(grep -c '^hotpaged: events .* hot-set' <<< "$out")
+[ "$n" -ge 2 ] || fail "$n stats lines in 3 s with -p stats=1 over the file's stats = 86400: $out"
+grep '^hotpaged: events .* hot-set' <<< "$out" | grep -qvE ' hot-set ([0-9]|1[0-6]) ' &&
+	fail "hot set above the file's top = 16: $out"
+echo "programs: hotpaged --help, a bad config refused with line and reason, file under flags ($n stats lines), heatmap errors"
 
 # DKMS: dkms.conf names the module; its MAKE, run as dkms runs it (in a copy
 # of the sources, with kernelver and kernel_source_dir set), builds it.

@@ -40,7 +40,7 @@ BPF_CFLAGS    := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 
 # Userspace: user/<prog>.c for each program in PROGRAMS; every other
 # user/*.c is library code linked into the programs and the tests.
-PROGRAMS      := hotpage-top hotpage-sources hotpaged
+PROGRAMS      := hotpage-top hotpage-sources hotpaged hotpage-heatmap
 PROG_SRCS     := $(addprefix user/,$(addsuffix .c,$(PROGRAMS)))
 LIB_SRCS      := $(filter-out $(PROG_SRCS),$(wildcard user/*.c))
 LIBS          := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lnuma
@@ -61,6 +61,8 @@ UNIT_SRCS     := $(wildcard tests/unit/test_*.c)
 UNIT_BINS     := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/unit/%,$(UNIT_SRCS))
 HOST_TEST_SRCS:= $(wildcard tests/host/*.c)
 HOST_TEST_BINS:= $(patsubst tests/host/%.c,$(OUTPUT)/tests/host/%,$(HOST_TEST_SRCS))
+# tests/host/*.sh: host tests as scripts, copied to build/tests/host/<name>.
+HOST_TEST_SCRIPTS := $(patsubst tests/host/%.sh,$(OUTPUT)/tests/host/%,$(wildcard tests/host/*.sh))
 VM_TEST_SRCS  := $(wildcard tests/vm/*.c)
 VM_TEST_BINS  := $(patsubst tests/vm/%.c,$(OUTPUT)/tests/vm/%,$(VM_TEST_SRCS))
 # tests/bench/*.c: benchmarks, run in guests by their bench-* targets.
@@ -77,7 +79,7 @@ HDRS          := $(wildcard include/*.h include/hotpage/*.h user/*.h bpf/*.h)
 
 all: $(BINS) tests
 
-tests: $(UNIT_BINS) $(HOST_TEST_BINS) $(VM_TEST_BINS) $(BENCH_BINS)
+tests: $(UNIT_BINS) $(HOST_TEST_BINS) $(HOST_TEST_SCRIPTS) $(VM_TEST_BINS) $(BENCH_BINS)
 
 $(OUTPUT)/bpf $(OUTPUT)/skel $(OUTPUT)/obj $(OUTPUT)/obj-san $(OUTPUT)/bin \
 $(OUTPUT)/tests/unit $(OUTPUT)/tests/host $(OUTPUT)/tests/vm $(OUTPUT)/tests/bench $(OUTPUT)/bench:
@@ -116,6 +118,10 @@ $(OUTPUT)/tests/unit/%: tests/unit/%.c $(LIB_SAN_OBJS) $(HDRS) $(TEST_HDRS) | $(
 $(OUTPUT)/tests/host/%: tests/host/%.c $(LIB_OBJS) $(HDRS) $(TEST_HDRS) $(SKELS) | $(OUTPUT)/tests/host
 	$(call msg,CC-TEST,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/lib $< $(LIB_OBJS) $(LIBS) -o $@
+
+$(OUTPUT)/tests/host/%: tests/host/%.sh | $(OUTPUT)/tests/host
+	$(call msg,SCRIPT,$@)
+	$(Q)install -m 0755 $< $@
 
 $(OUTPUT)/tests/vm/%: tests/vm/%.c $(LIB_OBJS) $(HDRS) $(TEST_HDRS) $(SKELS) | $(OUTPUT)/tests/vm
 	$(call msg,CC-TEST,$@)
@@ -185,6 +191,60 @@ bench-sources: $(OUTPUT)/tests/bench/bench_sources | $(OUTPUT)/bench
 # bytes per tracked page: build/bench/aggregate.json (about 3 minutes).
 bench-aggregate: $(OUTPUT)/tests/bench/bench_aggregate | $(OUTPUT)/bench
 	$(Q)$(OUTPUT)/tests/bench/bench_aggregate --out $(OUTPUT)/bench/aggregate.json
+
+# ---------------------------------------------------------------- install
+# make install [DESTDIR=...] [PREFIX=/usr/local]: every program of $(BINS) in
+# sbin, the example config in /etc/hotpage (an existing one is kept), the
+# systemd unit, the modules-load.d entry, the man pages, and kmigrated's
+# sources with dkms.conf for DKMS (then: dkms install kmigrated/$(VERSION)).
+PREFIX      ?= /usr/local
+VERSION     ?= 0.1
+SBINDIR     := $(PREFIX)/sbin
+MANDIR      := $(PREFIX)/share/man
+UNITDIR     := $(PREFIX)/lib/systemd/system
+MODLOADDIR  := $(PREFIX)/lib/modules-load.d
+DKMSDIR     := $(PREFIX)/src/kmigrated-$(VERSION)
+CONFDIR     := /etc/hotpage
+MAN_PAGES   := man/hotpaged.8 man/hotpagectl.8
+# The module's sources, not what Kbuild made next to them.
+KMOD_SRCS   := $(filter-out %.mod.c,$(wildcard kernel-helper/*.c kernel-helper/*.h)) \
+	       kernel-helper/Kbuild kernel-helper/Makefile
+
+.PHONY: install uninstall
+install: $(BINS)
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(MODLOADDIR) $(DESTDIR)$(CONFDIR) \
+		$(DESTDIR)$(DKMSDIR)/kernel-helper $(DESTDIR)$(DKMSDIR)/include
+	$(Q)install -m 0755 $(BINS) $(DESTDIR)$(SBINDIR)/
+	$(Q)if [ -e $(DESTDIR)$(CONFDIR)/hotpaged.conf ]; then \
+		echo "  keeping $(DESTDIR)$(CONFDIR)/hotpaged.conf"; \
+	else \
+		install -m 0644 etc/hotpaged.conf $(DESTDIR)$(CONFDIR)/hotpaged.conf; \
+	fi
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' etc/hotpaged.service.in > $(DESTDIR)$(UNITDIR)/hotpaged.service.tmp
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/hotpaged.service.tmp
+	$(Q)mv -f $(DESTDIR)$(UNITDIR)/hotpaged.service.tmp $(DESTDIR)$(UNITDIR)/hotpaged.service
+	$(Q)install -m 0644 etc/modules-load.conf $(DESTDIR)$(MODLOADDIR)/hotpage.conf
+	$(Q)install -m 0644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man8/
+	$(Q)install -m 0644 $(KMOD_SRCS) $(DESTDIR)$(DKMSDIR)/kernel-helper/
+	$(Q)install -m 0755 kernel-helper/dkms-build $(DESTDIR)$(DKMSDIR)/kernel-helper/
+	$(Q)install -m 0644 include/kmigrated.h $(DESTDIR)$(DKMSDIR)/include/
+	$(Q)sed 's|@VERSION@|$(VERSION)|g' kernel-helper/dkms.conf > $(DESTDIR)$(DKMSDIR)/dkms.conf
+	$(Q)chmod 0644 $(DESTDIR)$(DKMSDIR)/dkms.conf
+
+# The config stays when it was edited: it is the operator's.
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(notdir $(BINS))) \
+		$(DESTDIR)$(UNITDIR)/hotpaged.service $(DESTDIR)$(MODLOADDIR)/hotpage.conf \
+		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN_PAGES)))
+	$(Q)rm -rf $(DESTDIR)$(DKMSDIR)
+	$(Q)if cmp -s etc/hotpaged.conf $(DESTDIR)$(CONFDIR)/hotpaged.conf; then \
+		rm -f $(DESTDIR)$(CONFDIR)/hotpaged.conf; rmdir $(DESTDIR)$(CONFDIR) 2>/dev/null || true; \
+	elif [ -e $(DESTDIR)$(CONFDIR)/hotpaged.conf ]; then \
+		echo "  keeping $(DESTDIR)$(CONFDIR)/hotpaged.conf (edited)"; \
+	fi
 
 # ---------------------------------------------------------------- lint
 # New code stays clean: clang-format with the repository's style (the module

@@ -14,11 +14,14 @@
 
 #include <bpf/libbpf.h>
 
+#include "config.h"
 #include "daemon.h"
 
 static const char usage[] =
-	"Usage: hotpaged [-f] [-s SOURCES] [-p key=value ...] [-d SECONDS] [-v]\n"
+	"Usage: hotpaged [-c FILE] [-f] [-s SOURCES] [-p key=value ...] [-d SECONDS] [-v]\n"
 	"\n"
+	"  -c, --config FILE   settings as key = value lines (default, when it exists:\n"
+	"                      " HP_CONFIG_DEFAULT_PATH "); flags override it\n"
 	"  -f, --foreground    log to stderr with a stats line every stats= seconds\n"
 	"                      (without -f: the same, minus the stats lines; run it\n"
 	"                      under a service manager, it does not fork)\n"
@@ -67,6 +70,7 @@ static int split_sources(struct hp_daemon_opts *opts, char *list)
 int main(int argc, char **argv)
 {
 	static const struct option long_options[] = {
+		{ "config", required_argument, NULL, 'c' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "sources", required_argument, NULL, 's' },
 		{ "param", required_argument, NULL, 'p' },
@@ -75,20 +79,49 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static struct hp_config config;
 	struct hp_daemon_opts opts;
+	const char *config_path = HP_CONFIG_DEFAULT_PATH;
+	bool config_given = false;
+	bool sources_from_flags = false;
 	struct sigaction sa = { .sa_handler = on_signal };
 	bool foreground = false;
-	char err[512];
+	char err[4096];
 	char *end;
 	int c, ret;
 
 	hp_daemon_opts_defaults(&opts);
-	while ((c = getopt_long(argc, argv, "fs:p:d:vh", long_options, NULL)) != -1) {
+	/* The file first, flags on top: a first pass finds -c (and --help). */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "c:fs:p:d:vh", long_options, NULL)) != -1) {
+		if (c == 'c') {
+			config_path = optarg;
+			config_given = true;
+		}
+		if (c == 'h') {
+			fputs(usage, stdout);
+			return 0;
+		}
+	}
+	ret = hp_config_load(&config, &opts, config_path, !config_given, NULL, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "hotpaged: %s\n", err);
+		return 2;
+	}
+	opterr = 1;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "c:fs:p:d:vh", long_options, NULL)) != -1) {
 		switch (c) {
+		case 'c':
+			break;
 		case 'f':
 			foreground = true;
 			break;
 		case 's':
+			/* -s replaces the file's list; several -s add up. */
+			if (!sources_from_flags)
+				opts.nr_sources = 0;
+			sources_from_flags = true;
 			if (split_sources(&opts, optarg))
 				return 2;
 			break;

@@ -27,6 +27,8 @@
 
 #define EVENT_BATCH 4096
 #define KMIGRATED_SYSFS "/sys/kernel/mm/kmigrated"
+/* backend=auto on move_pages: how often to look whether kmigrated.ko is back. */
+#define BACKEND_RECHECK_NS (3ULL * 1000000000ULL)
 
 struct running_source {
 	const struct hp_source_ops *ops;
@@ -48,6 +50,8 @@ struct daemon {
 	struct hp_promote_backend backend;
 	bool have_backend;
 	int last_backend_err; /* logged once until it changes */
+	__u64 backend_recheck_ns; /* backend=auto: next look for kmigrated.ko */
+	__u64 backend_switches;
 	struct hp_event *events; /* EVENT_BATCH buffered */
 	struct hp_hot_input *inputs;
 	size_t nr_events;
@@ -178,6 +182,57 @@ static bool admit(const struct hp_hot_page *page, void *arg)
 	return hp_policy_scope_admits(policy, page->tgid, "/proc");
 }
 
+/*
+ * backend=auto: replace the backend by kmigrated (@to_kmigrated) or by
+ * move_pages. false when the new one could not be made (the old one stays).
+ */
+static bool backend_switch(struct daemon *d, bool to_kmigrated, __u64 now)
+{
+	struct hp_promote_backend next;
+	char err[256] = "";
+	int ret;
+
+	d->backend_recheck_ns = now + BACKEND_RECHECK_NS;
+	if (to_kmigrated)
+		ret = hp_promote_kmigrated_create(d->policy.batch, &next, err, sizeof(err));
+	else
+		ret = hp_promote_move_pages_create(d->policy.batch, &next);
+	if (ret) {
+		if (!to_kmigrated)
+			say("move_pages backend: %s", strerror(-ret));
+		return false;
+	}
+	say("promotion backend: %s -> %s (%s)", d->backend.name, next.name,
+	    to_kmigrated ? "kmigrated.ko is loaded again" : "kmigrated.ko is gone");
+	if (d->backend.destroy)
+		d->backend.destroy(&d->backend);
+	d->backend = next;
+	d->last_backend_err = 0;
+	d->backend_switches++;
+	return true;
+}
+
+/*
+ * backend=auto: kmigrated while /sys/kernel/mm/kmigrated exists, else
+ * move_pages; the module's return is looked for every BACKEND_RECHECK_NS.
+ */
+static void backend_recheck(struct daemon *d, __u64 now)
+{
+	bool on_kmigrated;
+
+	if (d->opts->backend != HP_BACKEND_AUTO || !d->have_backend)
+		return;
+	on_kmigrated = !strcmp(d->backend.name, "kmigrated");
+	if (on_kmigrated) {
+		if (access(KMIGRATED_SYSFS, F_OK))
+			backend_switch(d, false, now);
+	} else if (now >= d->backend_recheck_ns) {
+		d->backend_recheck_ns = now + BACKEND_RECHECK_NS;
+		if (!access(KMIGRATED_SYSFS, F_OK))
+			backend_switch(d, true, now);
+	}
+}
+
 static void promote_round(struct daemon *d, __u64 now, __u32 interval_ms)
 {
 	struct hp_hot_query q = {
@@ -236,6 +291,8 @@ static void promote_round(struct daemon *d, __u64 now, __u32 interval_ms)
 			say("%s backend failed: %s", d->backend.name, strerror(-ret));
 		d->last_backend_err = ret;
 		d->res.outcome = NULL;
+		if (d->opts->backend == HP_BACKEND_AUTO && !strcmp(d->backend.name, "kmigrated"))
+			backend_switch(d, false, now); /* the next round goes through move_pages */
 		return;
 	}
 	d->last_backend_err = 0;
@@ -263,8 +320,10 @@ static void round_run(struct daemon *d, __u32 interval_ms)
 
 	flush_events(d);
 	d->rounds++;
-	if (d->can_promote)
+	if (d->can_promote) {
+		backend_recheck(d, now);
 		promote_round(d, now, interval_ms);
+	}
 	n = hp_hotness_top(d->table, now, d->cand, d->opts->top);
 	ret = hp_hot_map_publish(d->hot_map, d->cand, n);
 	if (ret)

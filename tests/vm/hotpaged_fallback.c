@@ -90,7 +90,7 @@ int main(void)
 			       "-p", "stats=1", NULL };
 	const char *log = "/tmp/hotpaged_fallback.log";
 	long long vm0, promoted0, promoted1;
-	struct e2e_daemon d;
+	struct e2e_daemon d = { 0 };
 	pthread_t thread;
 	uint64_t mig;
 	double t;

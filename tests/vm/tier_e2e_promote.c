@@ -49,7 +49,7 @@ static void run(struct e2e_work *w, const char *backend)
 			       scope, "-p",	 "threshold=4", "-p", "window_ms=1000",
 			       "-p",  "stats=2", NULL };
 	struct e2e_outsider outsider;
-	struct e2e_daemon d;
+	struct e2e_daemon d = { 0 };
 	size_t hot = 0, cold = 0, on1;
 	long long vmstat0, vmstat, promoted;
 	uint64_t accepted0, migrated0, accepted, migrated;

@@ -72,7 +72,7 @@ TEST_HDRS     := $(wildcard tests/lib/*.h)
 
 HDRS          := $(wildcard include/*.h include/hotpage/*.h user/*.h bpf/*.h)
 
-.PHONY: all deps kmod check check-unit check-host check-vm clean vmlinux-h tests lint bench-migrate bench-sources bench-aggregate
+.PHONY: all deps kmod check check-unit check-host check-vm clean vmlinux-h tests lint bench-migrate bench-sources bench-aggregate bench-e2e
 .DELETE_ON_ERROR:
 # Keep the objects: relinking everything after each edit is slow enough.
 .SECONDARY:
@@ -191,6 +191,15 @@ bench-sources: $(OUTPUT)/tests/bench/bench_sources | $(OUTPUT)/bench
 # bytes per tracked page: build/bench/aggregate.json (about 3 minutes).
 bench-aggregate: $(OUTPUT)/tests/bench/bench_aggregate | $(OUTPUT)/bench
 	$(Q)$(OUTPUT)/tests/bench/bench_aggregate --out $(OUTPUT)/bench/aggregate.json
+
+# issue 5's constrained workload in one Debian 6.12 --tier guest under hotpage
+# (both backends), numa_balancing=2, DAMON migrate_hot and nothing:
+# time to 50% / 90% of the hot set on node 0, cold pages promoted, CPU:
+# build/bench/e2e.json (about 10 minutes under TCG).
+bench-e2e: all $(OUTPUT)/tests/bench/bench_e2e | $(OUTPUT)/bench
+	$(Q)$(MAKE) -s kmod KERNEL=6.12
+	$(Q)tools/vmtest --kernel 6.12 --tier --timeout 1800 -- $(OUTPUT)/tests/bench/bench_e2e \
+		--out $(OUTPUT)/bench/e2e.json
 
 # ---------------------------------------------------------------- install
 # make install [DESTDIR=...] [PREFIX=/usr/local]: every program of $(BINS) in

@@ -27,6 +27,9 @@
 
 #define EVENT_BATCH 4096
 #define KMIGRATED_SYSFS "/sys/kernel/mm/kmigrated"
+/* backend=auto on move_pages: how often to look whether kmigrated.ko is back. */
+#define BACKEND_RECHECK_NS (3ULL * 1000000000ULL)
+#define INVALIDATE_SEEN_MAX 64 /* processes whose cache a round dropped already */
 
 struct running_source {
 	const struct hp_source_ops *ops;
@@ -48,6 +51,8 @@ struct daemon {
 	struct hp_promote_backend backend;
 	bool have_backend;
 	int last_backend_err; /* logged once until it changes */
+	__u64 backend_recheck_ns; /* backend=auto: next look for kmigrated.ko */
+	__u64 backend_switches;
 	struct hp_event *events; /* EVENT_BATCH buffered */
 	struct hp_hot_input *inputs;
 	size_t nr_events;
@@ -178,6 +183,72 @@ static bool admit(const struct hp_hot_page *page, void *arg)
 	return hp_policy_scope_admits(policy, page->tgid, "/proc");
 }
 
+/*
+ * backend=auto: replace the backend by kmigrated (@to_kmigrated) or by
+ * move_pages. false when the new one could not be made (the old one stays).
+ */
+static bool backend_switch(struct daemon *d, bool to_kmigrated, __u64 now)
+{
+	struct hp_promote_backend next;
+	char err[256] = "";
+	int ret;
+
+	d->backend_recheck_ns = now + BACKEND_RECHECK_NS;
+	if (to_kmigrated)
+		ret = hp_promote_kmigrated_create(d->policy.batch, &next, err, sizeof(err));
+	else
+		ret = hp_promote_move_pages_create(d->policy.batch, &next);
+	if (ret) {
+		if (!to_kmigrated)
+			say("move_pages backend: %s", strerror(-ret));
+		return false;
+	}
+	say("promotion backend: %s -> %s (%s)", d->backend.name, next.name,
+	    to_kmigrated ? "kmigrated.ko is loaded again" : "kmigrated.ko is gone");
+	if (d->backend.destroy)
+		d->backend.destroy(&d->backend);
+	d->backend = next;
+	d->last_backend_err = 0;
+	d->backend_switches++;
+	return true;
+}
+
+/*
+ * backend=auto: kmigrated while /sys/kernel/mm/kmigrated exists, else
+ * move_pages; the module's return is looked for every BACKEND_RECHECK_NS.
+ */
+static void backend_recheck(struct daemon *d, __u64 now)
+{
+	bool on_kmigrated;
+
+	if (d->opts->backend != HP_BACKEND_AUTO || !d->have_backend)
+		return;
+	on_kmigrated = !strcmp(d->backend.name, "kmigrated");
+	if (on_kmigrated) {
+		if (access(KMIGRATED_SYSFS, F_OK))
+			backend_switch(d, false, now);
+	} else if (now >= d->backend_recheck_ns) {
+		d->backend_recheck_ns = now + BACKEND_RECHECK_NS;
+		if (!access(KMIGRATED_SYSFS, F_OK))
+			backend_switch(d, true, now);
+	}
+}
+
+/*
+ * Drop @tgid's cached PFNs (its pages moved) once per round, not per page:
+ * an invalidation walks the whole cache and closes the pagemap fd, which
+ * per page took 40% of hotpaged's CPU in the end-to-end benchmark.
+ */
+static void invalidate_once(struct daemon *d, __u32 tgid, __u32 *seen, size_t *nseen)
+{
+	for (size_t i = 0; i < *nseen; i++)
+		if (seen[i] == tgid)
+			return;
+	hp_pagemap_invalidate(d->pagemap, tgid);
+	if (*nseen < INVALIDATE_SEEN_MAX)
+		seen[(*nseen)++] = tgid;
+}
+
 static void promote_round(struct daemon *d, __u64 now, __u32 interval_ms)
 {
 	struct hp_hot_query q = {
@@ -193,6 +264,8 @@ static void promote_round(struct daemon *d, __u64 now, __u32 interval_ms)
 	int ret;
 	__u64 room[HP_TOPO_MAX_NODES];
 	bool room_read[HP_TOPO_MAX_NODES] = { false };
+	__u32 seen[INVALIDATE_SEEN_MAX];
+	size_t nseen;
 
 	if (!d->have_backend || !budget)
 		return;
@@ -236,17 +309,20 @@ static void promote_round(struct daemon *d, __u64 now, __u32 interval_ms)
 			say("%s backend failed: %s", d->backend.name, strerror(-ret));
 		d->last_backend_err = ret;
 		d->res.outcome = NULL;
+		if (d->opts->backend == HP_BACKEND_AUTO && !strcmp(d->backend.name, "kmigrated"))
+			backend_switch(d, false, now); /* the next round goes through move_pages */
 		return;
 	}
 	d->last_backend_err = 0;
 	d->requested += nreq;
+	nseen = 0;
 	for (size_t i = 0; i < nreq; i++) {
 		enum hp_promote_outcome o = d->outcome[i];
 
 		if (o == HP_PROMOTE_MOVED || o == HP_PROMOTE_QUEUED) {
 			hp_hotness_mark_migrated(d->table, d->reqs[i].pfn, HP_PFN_UNKNOWN,
 						 d->reqs[i].target_node, now);
-			hp_pagemap_invalidate(d->pagemap, d->reqs[i].tgid);
+			invalidate_once(d, d->reqs[i].tgid, seen, &nseen);
 		} else if (o == HP_PROMOTE_NO_PROCESS || o == HP_PROMOTE_NOT_PRESENT ||
 			   o == HP_PROMOTE_NOT_MAPPED) {
 			hp_hotness_remove(d->table, d->reqs[i].pfn);
@@ -263,8 +339,10 @@ static void round_run(struct daemon *d, __u32 interval_ms)
 
 	flush_events(d);
 	d->rounds++;
-	if (d->can_promote)
+	if (d->can_promote) {
+		backend_recheck(d, now);
 		promote_round(d, now, interval_ms);
+	}
 	n = hp_hotness_top(d->table, now, d->cand, d->opts->top);
 	ret = hp_hot_map_publish(d->hot_map, d->cand, n);
 	if (ret)

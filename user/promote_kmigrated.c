@@ -2,7 +2,10 @@
 /*
  * The kmigrated.ko promotion backend (promote_kmigrated.h). Requests take
  * the PFN route; each batch is one bpf_prog_test_run_opts() of the
- * syscall program with a struct kmigrated_batch as context.
+ * syscall program with a struct kmigrated_batch as context. The program is
+ * loaded per promote() call and released after it: a loaded program that
+ * calls the module's kfunc holds the module, and the daemon must not keep
+ * `rmmod kmigrated` from working (it falls back to move_pages instead).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -53,13 +56,9 @@ static enum hp_promote_outcome result_outcome(__u8 r)
 	}
 }
 
-static int kmig_promote(struct hp_promote_backend *backend, const struct hp_promote_req *reqs,
-			size_t n, struct hp_promote_result *res)
+static int kmig_run(struct kmig_ctx *c, int prog_fd, size_t per, const struct hp_promote_req *reqs,
+		    size_t n, struct hp_promote_result *res)
 {
-	struct kmig_ctx *c = backend->ctx;
-	int prog_fd = bpf_program__fd(c->skel->progs.hp_promote_batch);
-	size_t per = backend->batch && backend->batch < KMIGRATED_BATCH_MAX ? backend->batch
-									    : KMIGRATED_BATCH_MAX;
 	int done = 0;
 
 	for (size_t first = 0; first < n; first += per) {
@@ -109,6 +108,34 @@ static int kmig_promote(struct hp_promote_backend *backend, const struct hp_prom
 	return done;
 }
 
+static int kmig_promote(struct hp_promote_backend *backend, const struct hp_promote_req *reqs,
+			size_t n, struct hp_promote_result *res)
+{
+	struct kmig_ctx *c = backend->ctx;
+	int prog_fd;
+	size_t per = backend->batch && backend->batch < KMIGRATED_BATCH_MAX ? backend->batch
+									    : KMIGRATED_BATCH_MAX;
+	int done;
+
+	/*
+	 * A loaded program that calls the kfunc holds the module: load it for
+	 * this call only, so that rmmod gets through between rounds and the
+	 * daemon can notice and fall back to move_pages.
+	 */
+	if (!c->skel) {
+		if (access(KMIGRATED_SYSFS, F_OK))
+			return -ENOENT;
+		c->skel = promote__open_and_load();
+		if (!c->skel)
+			return errno ? -errno : -ENOENT;
+	}
+	prog_fd = bpf_program__fd(c->skel->progs.hp_promote_batch);
+	done = kmig_run(c, prog_fd, per, reqs, n, res);
+	promote__destroy(c->skel);
+	c->skel = NULL;
+	return done;
+}
+
 static void kmig_destroy(struct hp_promote_backend *backend)
 {
 	struct kmig_ctx *c = backend->ctx;
@@ -143,6 +170,9 @@ int hp_promote_kmigrated_create(unsigned int batch, struct hp_promote_backend *o
 		free(c);
 		return ret;
 	}
+	/* Loads, so the module works; held again only while a call runs. */
+	promote__destroy(c->skel);
+	c->skel = NULL;
 	memset(out, 0, sizeof(*out));
 	out->name = "kmigrated";
 	out->needs_pfn = true;

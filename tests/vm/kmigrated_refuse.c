@@ -217,12 +217,18 @@ static void test_queue(const uint64_t *pfns, size_t npages)
 	long acc;
 
 	hp_check(npages >= 200 + 2 * 64, "not enough pages");
-	/* Spend the burst (about 25 pages): these go through at once. */
-	for (i = 0; i < 40; i++)
+	/*
+	 * Spend the burst (about 25 pages, which go through at once) and
+	 * leave 35 behind, 4 ms each at 1 MB/s: the rate, not the speed of
+	 * the machine, keeps them queued for 140 ms, well past the 50 ms
+	 * given to the burst. (40 blockers and 200 ms let the queue run dry
+	 * before the duplicate came, now and then.)
+	 */
+	for (i = 0; i < 60; i++)
 		reqs[i] = pfn_req(pfns[100 + i], 0);
-	acc = kmt_submit(skel, reqs, 40);
-	hp_check(acc == 40, "%ld of 40 blocker requests accepted", acc);
-	usleep(200 * 1000);
+	acc = kmt_submit(skel, reqs, 60);
+	hp_check(acc == 60, "%ld of 60 blocker requests accepted", acc);
+	usleep(50 * 1000);
 
 	n1_dup = refused(1, KMIGRATED_E_DUPLICATE);
 	t_dup = refused(-1, KMIGRATED_E_DUPLICATE);

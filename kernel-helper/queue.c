@@ -207,6 +207,24 @@ static bool kmig_node_ok(u32 node)
 }
 
 /*
+ * pfn_to_online_page() returns no ZONE_DEVICE page; a device pagemap
+ * covering @pfn tells such a page from a hole. get_dev_pagemap() is what
+ * pfn_to_online_page() itself uses for this: RCU and a percpu reference.
+ */
+static bool kmig_pfn_is_zone_device(u64 pfn)
+{
+	struct dev_pagemap *pgmap;
+
+	if (!IS_ENABLED(CONFIG_ZONE_DEVICE) || !pfn_valid(pfn))
+		return false;
+	pgmap = get_dev_pagemap(pfn, NULL);
+	if (!pgmap)
+		return false;
+	put_dev_pagemap(pgmap);
+	return true;
+}
+
+/*
  * Checks one request and queues it. @r is the caller's copy; it is
  * normalised (address rounded down to its page) before it is queued.
  */
@@ -248,7 +266,10 @@ static enum kmigrated_result kmig_submit(struct kmigrated_req *r)
 		/* Valid, present and online memory (this also rules out holes). */
 		page = pfn_to_online_page(r->pfn);
 		if (!page) {
-			res = KMIGRATED_E_PFN;
+			if (kmig_pfn_is_zone_device(r->pfn))
+				res = KMIGRATED_E_ZONE_DEVICE;
+			else
+				res = KMIGRATED_E_PFN;
 			goto out;
 		}
 		if (is_zone_device_page(page)) {

@@ -13,10 +13,15 @@
  * so that unmapping a page needs a TLB shootdown on the other CPU. Prints
  * pages/s, the ratio kmigrated / move_pages, and TLB shootdown interrupts
  * (the TLB line of /proc/interrupts, all CPUs) per migrated page; with
- * --out FILE writes them as JSON.
+ * --out FILE writes them as JSON. For each way it also prints where the
+ * migrating thread's time went (/proc/PID/schedstat: on a CPU, waiting for
+ * one, asleep) and its CPU time per page (*_cpu_us_per_page in the JSON):
+ * the spinners leave it half of a CPU, and its CPU time per page, not the
+ * wall clock, shows what each way costs.
  *
  *   bench_migrate [--out FILE] [--mib N] [--runs N]
  */
+#include <dirent.h>
 #include <pthread.h>
 #include <sched.h>
 
@@ -74,7 +79,55 @@ static uint64_t tlb_shootdowns(void)
 struct result {
 	double pages_per_s;
 	double tlb_per_page;
+	double cpu_us_per_page; /* the migrating thread's CPU time */
 };
+
+/*
+ * Where a thread's time went, from /proc/.../schedstat: on a CPU and
+ * runnable but waiting for one (the rest of the wall time it slept).
+ */
+struct sched_times {
+	double run_ms;
+	double wait_ms;
+};
+
+static struct sched_times sched_times(const char *path)
+{
+	unsigned long long run = 0, wait = 0;
+	struct sched_times t = { 0, 0 };
+	FILE *f = fopen(path, "r");
+
+	if (f) {
+		if (fscanf(f, "%llu %llu", &run, &wait) == 2) {
+			t.run_ms = run / 1e6;
+			t.wait_ms = wait / 1e6;
+		}
+		fclose(f);
+	}
+	return t;
+}
+
+/* /proc/<pid>/schedstat of the kernel thread named @comm, or "". */
+static void kthread_schedstat(const char *comm, char *path, size_t size)
+{
+	struct dirent *de;
+	char p[300], name[32];
+	DIR *d = opendir("/proc");
+
+	path[0] = '\0';
+	hp_check(d, "opendir /proc: %s", strerror(errno));
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(p, sizeof(p), "/proc/%s/comm", de->d_name);
+		kmt_read_str(p, name, sizeof(name));
+		if (!strcmp(name, comm)) {
+			snprintf(path, size, "/proc/%s/schedstat", de->d_name);
+			break;
+		}
+	}
+	closedir(d);
+}
 
 /* Setup: all pages to node 1 (retried: a page busy at the time stays put). */
 static void to_node1(void)
@@ -124,9 +177,11 @@ static void finish(const char *what, double t0, uint64_t tlb0, struct result *r)
 static void run_kmigrated(struct kmigrated_enqueue *skel, struct result *r)
 {
 	struct kmigrated_req *reqs = calloc(npages, sizeof(*reqs));
-	uint64_t *pfns = calloc(npages, 8), migrated0, tlb0;
+	uint64_t *pfns = calloc(npages, 8), migrated0, tlb0, ns0;
+	struct sched_times k0, k1, s0, s1;
+	char kpath[320];
+	double t0, wall;
 	long acc;
-	double t0;
 	size_t i;
 
 	hp_check(reqs && pfns, "calloc");
@@ -134,10 +189,15 @@ static void run_kmigrated(struct kmigrated_enqueue *skel, struct result *r)
 	kmt_pfns(region, npages, pfns);
 	for (i = 0; i < npages; i++)
 		reqs[i] = (struct kmigrated_req){ .pfn = pfns[i], .node = 0 };
+	kthread_schedstat("kmigrated1", kpath, sizeof(kpath));
 	migrated0 = kmt_stat(-1, "migrated");
+	ns0 = kmt_stat(1, "thread_ns");
+	k0 = sched_times(kpath);
+	s0 = sched_times("/proc/thread-self/schedstat");
 	tlb0 = tlb_shootdowns();
 	t0 = kmt_now_ms();
 	acc = kmt_submit(skel, reqs, npages);
+	s1 = sched_times("/proc/thread-self/schedstat");
 	hp_check(acc == (long)npages, "%ld of %zu requests accepted", acc, npages);
 	while (kmt_stat(-1, "migrated") < migrated0 + npages) {
 		hp_check(kmt_now_ms() - t0 < 300000, "kmigrated: only %llu of %zu migrated",
@@ -145,7 +205,15 @@ static void run_kmigrated(struct kmigrated_enqueue *skel, struct result *r)
 		/* Polling costs CPU the migration needs: not too often. */
 		usleep(10 * 1000);
 	}
+	wall = kmt_now_ms() - t0;
+	k1 = sched_times(kpath);
 	finish("kmigrated", t0, tlb0, r);
+	r->cpu_us_per_page = (kmt_stat(1, "thread_ns") - ns0) / 1e3 / npages;
+	printf("  kmigrated1 %.0f ms on a CPU (%.1f us/page), %.0f ms waiting for one, %.0f ms asleep; submitting %.0f ms on a CPU (%.2f us/page) in %.0f ms\n",
+	       k1.run_ms - k0.run_ms, r->cpu_us_per_page, k1.wait_ms - k0.wait_ms,
+	       wall - (k1.run_ms - k0.run_ms) - (k1.wait_ms - k0.wait_ms), s1.run_ms - s0.run_ms,
+	       (s1.run_ms - s0.run_ms) * 1e3 / npages,
+	       s1.run_ms - s0.run_ms + s1.wait_ms - s0.wait_ms);
 	free(reqs);
 	free(pfns);
 }
@@ -154,6 +222,7 @@ static void run_move_pages(size_t batch, struct result *r)
 {
 	void **addrs = calloc(npages, sizeof(*addrs));
 	int *nodes = calloc(npages, sizeof(int)), *status = calloc(npages, sizeof(int));
+	struct sched_times c0, c1;
 	uint64_t tlb0;
 	double t0;
 	size_t i, n;
@@ -164,6 +233,7 @@ static void run_move_pages(size_t batch, struct result *r)
 		addrs[i] = region + i * KMT_PAGE;
 		nodes[i] = 0;
 	}
+	c0 = sched_times("/proc/thread-self/schedstat");
 	tlb0 = tlb_shootdowns();
 	t0 = kmt_now_ms();
 	for (i = 0; i < npages; i += batch) {
@@ -171,7 +241,11 @@ static void run_move_pages(size_t batch, struct result *r)
 		hp_check(move_pages(0, n, addrs + i, nodes + i, status + i, MPOL_MF_MOVE) >= 0,
 			 "move_pages: %s", strerror(errno));
 	}
+	c1 = sched_times("/proc/thread-self/schedstat");
 	finish(batch == npages ? "move_pages" : "batched", t0, tlb0, r);
+	r->cpu_us_per_page = (c1.run_ms - c0.run_ms) * 1e3 / npages;
+	printf("  caller %.0f ms on a CPU (%.1f us/page), %.0f ms waiting for one\n",
+	       c1.run_ms - c0.run_ms, r->cpu_us_per_page, c1.wait_ms - c0.wait_ms);
 	free(addrs);
 	free(nodes);
 	free(status);
@@ -187,18 +261,21 @@ static int cmp_double(const void *a, const void *b)
 /* Median over runs of each field. */
 static struct result median(struct result *rs, int n)
 {
-	double a[16], b[16];
+	double a[16], b[16], c[16];
 	struct result m;
 	int i;
 
 	for (i = 0; i < n; i++) {
 		a[i] = rs[i].pages_per_s;
 		b[i] = rs[i].tlb_per_page;
+		c[i] = rs[i].cpu_us_per_page;
 	}
 	qsort(a, (size_t)n, sizeof(double), cmp_double);
 	qsort(b, (size_t)n, sizeof(double), cmp_double);
+	qsort(c, (size_t)n, sizeof(double), cmp_double);
 	m.pages_per_s = a[n / 2];
 	m.tlb_per_page = b[n / 2];
+	m.cpu_us_per_page = c[n / 2];
 	return m;
 }
 
@@ -263,12 +340,14 @@ int main(int argc, char **argv)
 			"  \"kmigrated_pages_per_s\": %.0f,\n  \"move_pages_pages_per_s\": %.0f,\n"
 			"  \"move_pages_batched_pages_per_s\": %.0f,\n  \"ratio_vs_move_pages\": %.3f,\n"
 			"  \"tlb_ipis_per_page\": %.4f,\n  \"move_pages_tlb_ipis_per_page\": %.4f,\n"
-			"  \"move_pages_batched_tlb_ipis_per_page\": %.4f\n}\n",
+			"  \"move_pages_batched_tlb_ipis_per_page\": %.4f,\n"
+			"  \"kmigrated_cpu_us_per_page\": %.2f,\n  \"move_pages_cpu_us_per_page\": %.2f,\n"
+			"  \"move_pages_batched_cpu_us_per_page\": %.2f\n}\n",
 			kernel ? kernel : "",
 			getenv("HOTPAGE_VM_RELEASE") ? getenv("HOTPAGE_VM_RELEASE") : "", npages,
 			runs, k.pages_per_s, m.pages_per_s, b.pages_per_s,
 			k.pages_per_s / m.pages_per_s, k.tlb_per_page, m.tlb_per_page,
-			b.tlb_per_page);
+			b.tlb_per_page, k.cpu_us_per_page, m.cpu_us_per_page, b.cpu_us_per_page);
 		fclose(f);
 		printf("wrote %s\n", out);
 	}

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "hotpage/event.h"
+#include "hp_settings.h"
 #include "hp_test.h"
 #include "promote.h"
 #include "topology.h"
@@ -82,6 +83,11 @@ int main(void)
 	int moved;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/*
+	 * NUMA balancing (on by default in the two-node guest) would hide the
+	 * pages behind hint PTEs (status -ENOENT) or move them itself.
+	 */
+	hp_settings_set("/proc/sys/kernel/numa_balancing", "0", false);
 	page_size = sysconf(_SC_PAGESIZE);
 	hp_check(page_size >= 4096 && page_size <= 65536, "page size %ld", page_size);
 	nr = AREA_BYTES / page_size;

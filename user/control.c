@@ -629,6 +629,12 @@ int hp_ctl_call(const char *path, int argc, char *const *argv, int timeout_ms, c
 		goto out;
 	}
 	n = recv(pfd.fd, buf, HP_CTL_MSG_MAX + 1, MSG_TRUNC | MSG_DONTWAIT);
+	/*
+	 * A daemon that refused us and closed while our request was unread
+	 * leaves ECONNRESET pending ahead of its answer: read past it.
+	 */
+	if (n < 0 && errno == ECONNRESET)
+		n = recv(pfd.fd, buf, HP_CTL_MSG_MAX + 1, MSG_TRUNC | MSG_DONTWAIT);
 	if (n <= 0) {
 		ret = call_fail(text, n ? -errno : -ECONNRESET, "reading from %s: %s", path);
 		goto out;

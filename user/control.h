@@ -21,7 +21,7 @@
 #define HP_CTL_CLIENTS_MAX 32
 #define HP_CTL_IDLE_MS 10000
 /* Requests served per hp_ctl_server_serve() call: ingestion comes first. */
-#define HP_CTL_SERVE_BATCH 16
+#define HP_CTL_SERVE_BATCH 4
 
 /* ---- messages */
 

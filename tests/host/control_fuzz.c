@@ -22,6 +22,8 @@
 #define ANSWER_TIMEOUT_MS 5000
 #define CONCURRENT 64 /* twice HP_CTL_CLIENTS_MAX */
 #define NON_READERS 8
+/* Until the daemon has worked through a non-reader's queued requests. */
+#define DROP_TIMEOUT_MS 30000
 /*
  * The server's memory is fixed (three 64 KiB buffers, 32 client slots)
  * and per-request allocations are freed; 8 MiB leaves room for the
@@ -384,7 +386,8 @@ static void run_non_readers(unsigned long *sent_total, unsigned long *dropped, d
 {
 	int fds[NON_READERS];
 	char req[64];
-	size_t len = framed(req, "stats\0--json", 13);
+	/* A cheap request: what fills up is the answers, not the daemon's time. */
+	size_t len = framed(req, "status", 7);
 
 	/* Answers pile up unread until the daemon's send buffer for the client fills. */
 	for (int i = 0; i < NON_READERS; i++)
@@ -406,10 +409,9 @@ static void run_non_readers(unsigned long *sent_total, unsigned long *dropped, d
 	for (int i = 0; i < NON_READERS; i++) {
 		struct pollfd pfd = { .fd = fds[i], .events = 0 };
 
-		hp_check(poll(&pfd, 1, ANSWER_TIMEOUT_MS) == 1 &&
-				 (pfd.revents & (POLLHUP | POLLERR)),
+		hp_check(poll(&pfd, 1, DROP_TIMEOUT_MS) == 1 && (pfd.revents & (POLLHUP | POLLERR)),
 			 "non-reader %d not dropped within %d ms (%lu sent in all)", i,
-			 ANSWER_TIMEOUT_MS, *sent_total);
+			 DROP_TIMEOUT_MS, *sent_total);
 		(*dropped)++;
 		close(fds[i]);
 	}

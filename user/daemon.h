@@ -37,11 +37,12 @@ struct hp_daemon_opts {
 	__u32 duration_s; /* 0: until a signal */
 	const char *pin_path; /* NULL: HP_HOT_PAGES_PIN */
 	bool verbose;
+	char socket_path[108]; /* control socket (control.h); "": HP_CTL_SOCKET_DEFAULT */
 };
 
 void hp_daemon_opts_defaults(struct hp_daemon_opts *opts);
 /*
- * A daemon setting "key=value": backend=, period=, top=, stats=, or any policy key
+ * A daemon setting "key=value": backend=, period=, top=, stats=, socket=, or any policy key
  * (policy.h). 0, or -EINVAL with the reason in @err.
  */
 int hp_daemon_set(struct hp_daemon_opts *opts, const char *assignment, char *err, size_t err_len);

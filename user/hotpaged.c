@@ -33,7 +33,8 @@ static const char usage[] =
 	"                      when the module is loaded), period=N (sources sample 1\n"
 	"                      in N; default: each source's own), top=N (hot set\n"
 	"                      size, 1024),\n"
-	"                      stats=SECONDS (5); repeatable\n"
+	"                      stats=SECONDS (5), socket=PATH (control socket,\n"
+	"                      /run/hotpage/hotpaged.sock); repeatable\n"
 	"  -d, --duration S    stop after S seconds (default: until SIGINT/SIGTERM)\n"
 	"  -v, --verbose       libbpf debug output, skipped sources\n";
 

@@ -40,7 +40,7 @@ BPF_CFLAGS    := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 
 # Userspace: user/<prog>.c for each program in PROGRAMS; every other
 # user/*.c is library code linked into the programs and the tests.
-PROGRAMS      := hotpage-top hotpage-sources hotpaged hotpage-heatmap hotpagectl
+PROGRAMS      := hotpage-top hotpage-sources hotpaged hotpagectl
 PROG_SRCS     := $(addprefix user/,$(addsuffix .c,$(PROGRAMS)))
 LIB_SRCS      := $(filter-out $(PROG_SRCS),$(wildcard user/*.c))
 LIBS          := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lnuma

@@ -135,7 +135,8 @@ const char hp_ctl_usage[] = "  status\n"
 			    "  policy set key=value...\n"
 			    "  stats [--json]\n"
 			    "  top [-n N]\n"
-			    "  metrics\n";
+			    "  metrics\n"
+			    "  heatmap --png FILE [--seconds S] [--width W] [--height H] [--pin PATH]\n";
 
 /* Pages `top` shows at most: its lines stay within one response. */
 #define TOP_MAX 500

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "control.h"
+#include "heatmap.h"
 
 /* Long enough for `sources`, which probes every source. */
 #define CALL_TIMEOUT_MS 30000
@@ -61,7 +62,7 @@ static const struct {
 } commands[] = {
 	{ "status", forward }, { "sources", forward }, { "attach", forward },
 	{ "detach", forward }, { "policy", forward },  { "stats", forward },
-	{ "top", forward },    { "metrics", forward },
+	{ "top", forward },    { "metrics", forward }, { "heatmap", hp_heatmap_main },
 };
 
 int main(int argc, char **argv)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hotpage-heatmap (user/heatmap.c) draws a real hot-set map: the test
+ * hotpagectl heatmap (user/heatmap.c) draws a real hot-set map: the test
  * pins a map of hotpaged's type (hp_hot_map_open) and republishes a
  * moving set of pages while the heat map samples it, then checks the PNG
  * byte by byte: signature, IHDR width and height, every chunk's CRC, IDAT
@@ -64,7 +64,7 @@ static void publish(unsigned int step)
 		 strerror(errno));
 }
 
-/* Run hotpage-heatmap with @args (NULL-terminated, after the name); stdout+stderr to log_path. */
+/* Run `hotpagectl heatmap` with @args (NULL-terminated, after the name); stdout+stderr to log_path. */
 static pid_t spawn_heatmap(const char *const *args, const char *path_env)
 {
 	char bin[600];
@@ -72,8 +72,9 @@ static pid_t spawn_heatmap(const char *const *args, const char *path_env)
 	int n = 0;
 	pid_t pid;
 
-	listing_bin_path("hotpage-heatmap", bin, sizeof(bin));
+	listing_bin_path("hotpagectl", bin, sizeof(bin));
 	argv[n++] = bin;
+	argv[n++] = "heatmap";
 	while (*args && n < 15)
 		argv[n++] = *args++;
 	argv[n] = NULL;
@@ -99,7 +100,7 @@ static int wait_exit(pid_t pid)
 	int status;
 
 	hp_check(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
-	hp_check(WIFEXITED(status), "hotpage-heatmap died (status %#x)", (unsigned int)status);
+	hp_check(WIFEXITED(status), "hotpagectl heatmap died (status %#x)", (unsigned int)status);
 	return WEXITSTATUS(status);
 }
 
@@ -245,7 +246,7 @@ int main(void)
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		if (t1.tv_sec - t0.tv_sec > 60) {
 			kill(pid, SIGKILL);
-			hp_fail("hotpage-heatmap --seconds 3 still running after 60 s");
+			hp_fail("hotpagectl heatmap --seconds 3 still running after 60 s");
 		}
 		publish(step++);
 		usleep(200 * 1000);
@@ -253,7 +254,7 @@ int main(void)
 	read_log(out, sizeof(out));
 	printf("| %s", out);
 	hp_check(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		 "hotpage-heatmap failed (status %#x)", (unsigned int)status);
+		 "hotpagectl heatmap failed (status %#x)", (unsigned int)status);
 	hp_check(strstr(out, "3 samples"), "no '3 samples' in: %s", out);
 	chunks = check_png(png, WIDTH, HEIGHT);
 	printf("heatmap: %s is a valid %d x %d PNG, %d chunks, CRCs good, %u refreshes\n", png,

@@ -108,8 +108,8 @@ out=$("$dest/usr/sbin/hotpaged" -c "$tmp/bad.conf" 2>&1)
 rc=$?
 [ $rc = 2 ] || fail "installed hotpaged with a bad config: status $rc, want 2"
 [[ $out == "hotpaged: $tmp/bad.conf:2: threshold=many: not a whole number"* ]] || fail "bad config message: $out"
-out=$("$dest/usr/sbin/hotpage-heatmap" --png "$tmp/x.png" --pin "$tmp/none" 2>&1)
-[ $? = 1 ] && [[ $out == *"no hot-page map at $tmp/none"* ]] || fail "installed hotpage-heatmap without a map: $out"
+out=$("$dest/usr/sbin/hotpagectl" heatmap --png "$tmp/x.png" --pin "$tmp/none" 2>&1)
+[ $? = 1 ] && [[ $out == *"no hot-page map at $tmp/none"* ]] || fail "installed hotpagectl heatmap without a map: $out"
 # The file applies and flags override it: the file's sources (scan needs
 # kmigrated.ko, which this host cannot load) and stats interval give way to
 # -s fault -p stats=1, its top=16 stays.

@@ -123,7 +123,7 @@ static void kill_and_restart(void)
 {
 	struct hps_ids *before = malloc(sizeof(*before)), *mid = malloc(sizeof(*mid));
 	struct hps_writer w[2];
-	struct hps_daemon d;
+	struct hps_daemon d = { 0 };
 	int kd0 = kdamond_threads(), kd_mid, progs, links, pins;
 	long long nr0 = nr_kdamonds(), promoted;
 	double t;
@@ -276,7 +276,7 @@ static long long meminfo(const char *key)
 static void memory_pressure(int kmsg, int *problems)
 {
 	struct hps_writer w;
-	struct hps_daemon d;
+	struct hps_daemon d = { 0 };
 	long long avail, hog_bytes, oom0 = kmt_vmstat("oom_kill");
 	uint64_t hwm;
 	char line[512];

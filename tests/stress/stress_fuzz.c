@@ -44,7 +44,7 @@ int main(void)
 	uint64_t s0[KMIGRATED_NR_STATS], s1[KMIGRATED_NR_STATS], refused = 0;
 	char root[PATH_MAX - 64], fuzz[PATH_MAX], scope[96], line[512] = "";
 	struct hps_writer w[WRITERS];
-	struct hps_daemon d;
+	struct hps_daemon d = { 0 };
 	long long promoted0, promoted1, passes = 0, bad = 0;
 	size_t on = 0, nhot = 0, on_during;
 	double t0, t_fuzz;

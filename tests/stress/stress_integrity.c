@@ -24,7 +24,7 @@
 static void run(const char *backend)
 {
 	struct hps_writer w[WRITERS];
-	struct hps_daemon d;
+	struct hps_daemon d = { 0 };
 	char scope[128], be[64];
 	size_t hot_on = 0, nhot = 0, cold_on = 0, ncold = 0;
 	long long migrated0, passes0 = 0, passes = 0, bad = 0, gens = 0, moved_k0;

@@ -5,12 +5,11 @@
  * backend, while
  *  - STORMERS processes fault pages in as fast as they can (map, touch,
  *    unmap 16 MiB, again);
- *  - this test offers kmigrated.ko FLOOD_PAGES real node-1 pages per round
- *    REPEAT times over (kfunc batches), far beyond its rate limit
+ *  - this test offers kmigrated.ko FLOOD_PAGES real node-1 pages over and
+ *    over (kfunc batches), far beyond its rate limit
  *    (rate_limit_mbps=RATE_MBPS) and its queues (queue_depth=QUEUE_DEPTH),
  *    putting the moved pages back on node 1 each round;
- *  - hotpaged is stopped (SIGSTOP) for STALL_S seconds, so that its rings
- *    overflow.
+ *  - hotpaged is stopped (SIGSTOP) until its rings overflow.
  * Checked: hotpaged's peak RSS within its budget (hotness table plus fixed
  * overhead, tests/lib/hp_stress.h), the module's queue never above its
  * depth, drops counted (hotpaged's source drops, the module's queue-full
@@ -18,17 +17,24 @@
  * ping-pong kept running (worst round trip under PROBE_MAX_MS), and once
  * the load stops, a new hot working set is promoted within RECOVER_S.
  */
+#include "hotpage/event.h"
 #include "hp_settings.h"
 #include "hp_stress.h"
 
 #define STORMERS 2
 #define STORM_MAP (16UL << 20)
 #define STORM_S 12
-#define STALL_S 3
-#define FLOOD_PAGES 8192
-#define REPEAT 16
+/*
+ * hotpaged is stopped until the stormers have faulted STALL_RINGS times
+ * what its rings hold (1 MiB of 64-byte records per CPU), at most
+ * STALL_MAX_S: full rings, counted drops, whatever the fault rate.
+ */
+#define STALL_RINGS 2
+#define STALL_MAX_S 30
+#define FLOOD_PAGES 4096
+#define FLOOD_ROUND_MS 1000 /* resubmitted for this long after each re-placement */
 #define QUEUE_DEPTH 1024
-#define RATE_MBPS 16
+#define RATE_MBPS 4
 /*
  * A round trip is two wakeups; the scheduler runs a woken task within its
  * latency target (milliseconds). Seconds mean a stalled guest (soft
@@ -43,6 +49,15 @@ struct storm_shared {
 	volatile int stop;
 	volatile long long faults[STORMERS];
 };
+
+static long long storm_faults(const struct storm_shared *sh)
+{
+	long long n = 0;
+
+	for (int i = 0; i < STORMERS; i++)
+		n += sh->faults[i];
+	return n;
+}
 
 static pid_t start_stormer(struct storm_shared *sh, int idx)
 {
@@ -98,11 +113,13 @@ int main(void)
 	long long promoted1, events0, events1;
 	struct kmigrated_enqueue *skel;
 	struct storm_shared *sh;
-	struct hps_daemon d;
+	struct hps_daemon d = { 0 };
 	struct hps_probe probe;
 	struct hps_writer w;
 	pid_t storm[STORMERS];
-	double t0, elapsed, t_stall, mib_s;
+	double t0, elapsed, t_stall, mib_s, stall_t0 = 0, stall_s = 0;
+	long long stall_f0 = 0, stall_faults;
+	bool stalled = false;
 	size_t hot_on = 0, nhot = 0, cold_on;
 	char *p;
 
@@ -126,6 +143,7 @@ int main(void)
 	/* Shared with the children forked below, move_pages(2) would refuse them (EACCES). */
 	hp_check(!madvise(p, FLOOD_PAGES * KMT_PAGE, MADV_DONTFORK), "madvise: %s",
 		 strerror(errno));
+	kmt_place(p, FLOOD_PAGES, 1);
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	hp_check(sh != MAP_FAILED, "mmap: %s", strerror(errno));
 	memset((void *)sh, 0, sizeof(*sh));
@@ -142,22 +160,26 @@ int main(void)
 	hps_probe_start(&probe);
 	for (int i = 0; i < STORMERS; i++)
 		storm[i] = start_stormer(sh, i);
+	stall_faults = STALL_RINGS * (1LL << 20) / (long long)sizeof(struct hp_event) *
+		       sysconf(_SC_NPROCESSORS_ONLN);
 	kmt_stats(-1, s0);
 	usleep(1500 * 1000); /* a stats line */
 	drops0 = hps_daemon_stat(&d, "drops");
 	events0 = hps_daemon_stat(&d, "events");
 	printf("load: %d fault stormers (16 MiB map/touch/unmap loops), hotpaged -s fault,scan "
-	       "period=1 backend=kmigrated, kfunc flood of %d node-1 pages x %d per round, "
-	       "module queue_depth=%d rate_limit_mbps=%d, for %d s; hotpaged stopped for %d s\n",
-	       STORMERS, FLOOD_PAGES, REPEAT, QUEUE_DEPTH, RATE_MBPS, STORM_S, STALL_S);
+	       "period=1 backend=kmigrated, kfunc flood of %d node-1 pages resubmitted for %d ms "
+	       "after each re-placement, module queue_depth=%d rate_limit_mbps=%d, for %d s; "
+	       "hotpaged stopped until %d x its rings' capacity faulted\n",
+	       STORMERS, FLOOD_PAGES, FLOOD_ROUND_MS, QUEUE_DEPTH, RATE_MBPS, STORM_S, STALL_RINGS);
 
 	t0 = kmt_now_ms();
 	t_stall = t0 + STORM_S * 1000.0 / 3;
-	while ((elapsed = kmt_now_ms() - t0) < STORM_S * 1000.0) {
+	while ((elapsed = kmt_now_ms() - t0) < STORM_S * 1000.0 || stalled) {
 		size_t n = flood_requests(p, pfns, status, reqs);
+		double round_end = kmt_now_ms() + FLOOD_ROUND_MS;
 		uint64_t rss;
 
-		for (int r = 0; r < REPEAT && n; r++) {
+		do {
 			uint64_t q;
 
 			accepted += kmt_submit(skel, reqs, n);
@@ -165,22 +187,31 @@ int main(void)
 			q = kmt_stat(-1, KMIGRATED_SYSFS_QUEUED);
 			if (q > max_queued)
 				max_queued = q;
-		}
+		} while (n && kmt_now_ms() < round_end);
 		rounds++;
-		printf("  round %lld at %.1f s: %zu pages offered x %d, queued %llu\n", rounds,
-		       (kmt_now_ms() - t0) / 1000, n, REPEAT, (unsigned long long)max_queued);
 		rss = hps_proc_kb(d.pid, "VmRSS");
 		if (rss > rss_max)
 			rss_max = rss;
 		if (t_stall && kmt_now_ms() >= t_stall) {
 			/* The consumer stalls; the producers go on into full rings. */
 			hp_check(!kill(d.pid, SIGSTOP), "SIGSTOP: %s", strerror(errno));
-			sleep(STALL_S);
-			hp_check(!kill(d.pid, SIGCONT), "SIGCONT: %s", strerror(errno));
+			stalled = true;
+			stall_t0 = kmt_now_ms();
+			stall_f0 = storm_faults(sh);
 			t_stall = 0;
+		}
+		if (stalled && (storm_faults(sh) - stall_f0 >= stall_faults ||
+				kmt_now_ms() - stall_t0 > STALL_MAX_S * 1000.0)) {
+			hp_check(!kill(d.pid, SIGCONT), "SIGCONT: %s", strerror(errno));
+			stalled = false;
+			stall_s = (kmt_now_ms() - stall_t0) / 1000;
+			stall_f0 = storm_faults(sh) - stall_f0;
 		}
 		hp_check(hps_daemon_alive(&d), "hotpaged died under load (log %s)", d.log);
 	}
+	printf("stall: hotpaged stopped %.1f s while the stormers faulted %lld times (rings hold "
+	       "%lld records)\n",
+	       stall_s, stall_f0, stall_faults / STALL_RINGS);
 	sh->stop = 1;
 	for (int i = 0; i < STORMERS; i++) {
 		waitpid(storm[i], NULL, 0);
@@ -221,7 +252,8 @@ int main(void)
 	hp_check(max_queued <= 2 * QUEUE_DEPTH, "queued %llu, over 2 nodes x depth %d",
 		 (unsigned long long)max_queued, QUEUE_DEPTH);
 	hp_check(s1[KMIGRATED_STAT_REFUSED_QUEUE_FULL] > 0, "the flood never filled a queue");
-	hp_check(drops1 > drops0, "hotpaged counted no source drops across a %d s stall", STALL_S);
+	hp_check(drops1 > drops0, "hotpaged counted no source drops across a %.1f s stall",
+		 stall_s);
 	hp_check(s1[KMIGRATED_STAT_THROTTLED] > 0, "the rate limit never throttled");
 	/* The limit in MB/s, a burst of one second's worth at the start. */
 	hp_check(mib_s <= RATE_MBPS * 1.25 + RATE_MBPS / (elapsed / 1000),

@@ -129,7 +129,7 @@ int main(void)
 	uint64_t req0, req1, pfn;
 	char *page;
 	struct kmigrated_enqueue *skel;
-	struct hps_daemon d;
+	struct hps_daemon d = { 0 };
 	struct hps_writer w;
 	char unpriv[32] = "?";
 	int st, failed = 0;

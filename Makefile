@@ -65,6 +65,9 @@ HOST_TEST_BINS:= $(patsubst tests/host/%.c,$(OUTPUT)/tests/host/%,$(HOST_TEST_SR
 HOST_TEST_SCRIPTS := $(patsubst tests/host/%.sh,$(OUTPUT)/tests/host/%,$(wildcard tests/host/*.sh))
 VM_TEST_SRCS  := $(wildcard tests/vm/*.c)
 VM_TEST_BINS  := $(patsubst tests/vm/%.c,$(OUTPUT)/tests/vm/%,$(VM_TEST_SRCS))
+# tests/stress/*.c: guest stress scenarios (issue 7), run by make check-stress.
+STRESS_TEST_SRCS := $(wildcard tests/stress/*.c)
+STRESS_TEST_BINS := $(patsubst tests/stress/%.c,$(OUTPUT)/tests/stress/%,$(STRESS_TEST_SRCS))
 # tests/bench/*.c: benchmarks, run in guests by their bench-* targets.
 BENCH_SRCS    := $(wildcard tests/bench/*.c)
 BENCH_BINS    := $(patsubst tests/bench/%.c,$(OUTPUT)/tests/bench/%,$(BENCH_SRCS))
@@ -72,17 +75,19 @@ TEST_HDRS     := $(wildcard tests/lib/*.h)
 
 HDRS          := $(wildcard include/*.h include/hotpage/*.h user/*.h bpf/*.h)
 
-.PHONY: all deps kmod check check-unit check-host check-vm clean vmlinux-h tests lint bench-migrate bench-sources bench-aggregate bench-e2e
+.PHONY: all deps kmod check check-unit check-host check-vm check-stress clean vmlinux-h tests lint bench-migrate bench-sources bench-aggregate bench-e2e
 .DELETE_ON_ERROR:
 # Keep the objects: relinking everything after each edit is slow enough.
 .SECONDARY:
 
 all: $(BINS) tests
 
-tests: $(UNIT_BINS) $(HOST_TEST_BINS) $(HOST_TEST_SCRIPTS) $(VM_TEST_BINS) $(BENCH_BINS)
+tests: $(UNIT_BINS) $(HOST_TEST_BINS) $(HOST_TEST_SCRIPTS) $(VM_TEST_BINS) $(BENCH_BINS) \
+       $(STRESS_TEST_BINS)
 
 $(OUTPUT)/bpf $(OUTPUT)/skel $(OUTPUT)/obj $(OUTPUT)/obj-san $(OUTPUT)/bin \
-$(OUTPUT)/tests/unit $(OUTPUT)/tests/host $(OUTPUT)/tests/vm $(OUTPUT)/tests/bench $(OUTPUT)/bench:
+$(OUTPUT)/tests/unit $(OUTPUT)/tests/host $(OUTPUT)/tests/vm $(OUTPUT)/tests/bench $(OUTPUT)/bench \
+$(OUTPUT)/tests/stress:
 	$(Q)mkdir -p $@
 
 # .bpf.c -> .bpf.o -> .skel.h, as bcc's libbpf-tools does.
@@ -124,6 +129,10 @@ $(OUTPUT)/tests/host/%: tests/host/%.sh | $(OUTPUT)/tests/host
 	$(Q)install -m 0755 $< $@
 
 $(OUTPUT)/tests/vm/%: tests/vm/%.c $(LIB_OBJS) $(HDRS) $(TEST_HDRS) $(SKELS) | $(OUTPUT)/tests/vm
+	$(call msg,CC-TEST,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/lib $< $(LIB_OBJS) $(LIBS) -o $@
+
+$(OUTPUT)/tests/stress/%: tests/stress/%.c $(LIB_OBJS) $(HDRS) $(TEST_HDRS) $(SKELS) | $(OUTPUT)/tests/stress
 	$(call msg,CC-TEST,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/lib $< $(LIB_OBJS) $(LIBS) -o $@
 
@@ -169,6 +178,9 @@ check-host: all
 
 check-vm: all
 	$(Q)tests/run vm
+
+check-stress: all
+	$(Q)tests/run stress
 
 # ---------------------------------------------------------------- bench
 # kmigrated vs move_pages(2), 256 MiB node 1 -> node 0, in a Debian 6.1 and
@@ -261,7 +273,7 @@ uninstall:
 # and cppcheck on userspace and test code.
 FORMAT_SRCS := $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h include/*.h include/hotpage/*.h \
 		 tests/*/*.c tests/*/*.h tools/*.c)
-TIDY_SRCS   := $(wildcard user/*.c tests/host/*.c tests/vm/*.c tools/*.c)
+TIDY_SRCS   := $(wildcard user/*.c tests/host/*.c tests/vm/*.c tests/stress/*.c tools/*.c)
 TIDY_CHECKS := -*,clang-analyzer-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,-bugprone-assignment-in-if-condition,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling,-bugprone-narrowing-conversions,-bugprone-implicit-widening-of-multiplication-result
 
 lint: $(SKELS)

@@ -127,16 +127,17 @@ int hp_ctl_join(int argc, char *const *argv, char *buf, size_t cap)
 
 /* ------------------------------------------------------------ commands */
 
-const char hp_ctl_usage[] = "  status\n"
-			    "  sources\n"
-			    "  attach SOURCE [period=N]\n"
-			    "  detach SOURCE\n"
-			    "  policy show\n"
-			    "  policy set key=value...\n"
-			    "  stats [--json]\n"
-			    "  top [-n N]\n"
-			    "  metrics\n"
-			    "  heatmap --png FILE [--seconds S] [--width W] [--height H] [--pin PATH]\n";
+const char hp_ctl_usage[] =
+	"  status\n"
+	"  sources\n"
+	"  attach SOURCE [period=N]\n"
+	"  detach SOURCE\n"
+	"  policy show\n"
+	"  policy set key=value...\n"
+	"  stats [--json]\n"
+	"  top [-n N]\n"
+	"  metrics\n"
+	"  heatmap --png FILE [--seconds S] [--width W] [--height H] [--pin PATH]\n";
 
 /* Pages `top` shows at most: its lines stay within one response. */
 #define TOP_MAX 500

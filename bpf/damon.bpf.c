@@ -47,6 +47,7 @@ static __always_inline void record(__u32 target, __u64 start, __u64 end, __u32 n
 	struct hp_source_stats *stats;
 	struct hp_damon_kd *kd;
 	struct hp_event *ev;
+	void *ring;
 	__u32 *tgidp, tgid = 0;
 	bool paddr;
 
@@ -63,7 +64,7 @@ static __always_inline void record(__u32 target, __u64 start, __u64 end, __u32 n
 	stats = hp_event_begin(tgid, false);
 	if (!stats)
 		return;
-	ev = hp_event_reserve(stats);
+	ev = hp_event_reserve(stats, 0, &ring);
 	if (!ev)
 		return;
 	ev->flags = HP_EV_REGION | (paddr ? HP_EV_PHYS : 0);
@@ -77,7 +78,7 @@ static __always_inline void record(__u32 target, __u64 start, __u64 end, __u32 n
 	ev->nr_accesses = nr_accesses;
 	ev->age = age;
 	ev->target = target;
-	hp_event_submit(stats, ev);
+	hp_event_submit(stats, ring, ev);
 }
 
 /*

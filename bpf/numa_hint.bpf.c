@@ -105,6 +105,7 @@ static __always_inline void record(const __u64 *args)
 {
 	struct hp_source_stats *stats;
 	struct hp_event *ev;
+	void *ring;
 	__u64 vma = 0, vmf = 0, page;
 	__u32 fault_flags = 0, tgid;
 	bool own_mm;
@@ -120,7 +121,7 @@ static __always_inline void record(const __u64 *args)
 	stats = hp_event_begin(tgid, own_mm);
 	if (!stats)
 		return;
-	ev = hp_event_reserve(stats);
+	ev = hp_event_reserve(stats, 0, &ring);
 	if (!ev)
 		return;
 	page = arg_page < 6 ? args[arg_page] : 0;
@@ -134,7 +135,7 @@ static __always_inline void record(const __u64 *args)
 	ev->pfn = page ? page_to_pfn(page) : HP_PFN_UNKNOWN;
 	/* The caller's folio_nid() where the hook takes it, else from the PFN. */
 	ev->page_node = arg_nid < 6 ? (__s16)(int)args[arg_nid] : pfn_to_node(ev->pfn);
-	hp_event_submit(stats, ev);
+	hp_event_submit(stats, ring, ev);
 }
 
 SEC("fentry")

@@ -39,6 +39,8 @@ static __always_inline void record(__u64 addr, __u32 weight, __u16 flags)
 {
 	struct hp_source_stats *stats;
 	struct hp_event *ev;
+	__u64 pid_tgid;
+	void *ring;
 
 	/* No data address, or a kernel one: not a user page. Seen, not sampled. */
 	if (!addr || addr >= HP_USER_ADDR_END) {
@@ -47,17 +49,17 @@ static __always_inline void record(__u64 addr, __u32 weight, __u16 flags)
 			stats->seen++;
 		return;
 	}
-	stats = hp_event_begin(bpf_get_current_pid_tgid() >> 32, true);
+	stats = hp_event_begin_current(&pid_tgid);
 	if (!stats)
 		return;
-	ev = hp_event_reserve(stats);
+	ev = hp_event_reserve(stats, pid_tgid, &ring);
 	if (!ev)
 		return;
 	ev->addr = addr;
 	ev->flags = flags;
 	if (weight)
 		ev->nr_accesses = weight;
-	hp_event_submit(stats, ev);
+	hp_event_submit(stats, ring, ev);
 }
 
 /* Return 0: the sample is not also written to a perf buffer (there is none). */

@@ -27,12 +27,13 @@ int hp_scan(struct bpf_raw_tracepoint_args *ctx)
 	__u64 addr = ctx->args[3];
 	struct hp_source_stats *stats;
 	struct hp_event *ev;
+	void *ring;
 
 	/* No cgroup check: the scanner thread's cgroup is not the process's. */
 	stats = hp_event_begin(tgid, false);
 	if (!stats)
 		return 0;
-	ev = hp_event_reserve(stats);
+	ev = hp_event_reserve(stats, 0, &ring);
 	if (!ev)
 		return 0;
 	ev->flags = HP_EV_READ; /* an accessed bit: a read or a write */
@@ -42,6 +43,6 @@ int hp_scan(struct bpf_raw_tracepoint_args *ctx)
 	ev->addr = addr;
 	ev->pfn = pfn;
 	ev->page_node = (__s16)nid;
-	hp_event_submit(stats, ev);
+	hp_event_submit(stats, ring, ev);
 	return 0;
 }

@@ -68,11 +68,12 @@ struct hp_event {
  */
 struct hp_source_stats {
 	__u64 seen; /* hook invocations */
+	/* Next to seen: the unsampled events touch one cache line of this. */
+	__u64 countdown; /* sampling state: events left until the next sample */
 	__u64 sampled; /* ... that passed the filter and the sampling period */
 	__u64 emitted; /* records submitted to a ring buffer */
 	__u64 dropped; /* records lost because the ring buffer was full */
 	__u64 errors; /* records lost for other reasons (no ring for the CPU, bad input) */
-	__u64 countdown; /* sampling state: events left until the next sample */
 };
 
 enum hp_filter_mode {

@@ -14,7 +14,10 @@
  *              what sampling buys); a consumer thread on another CPU
  *              drains the rings as the daemon would.
  *   BPF cost   BPF_STATS_RUN_TIME: run_time_ns / run_cnt of the source's
- *              program over a round (its own rounds: the stats cost time)
+ *              program over a round (its own rounds: the stats cost time);
+ *              also that time per record emitted, and the floor: a program
+ *              that does nothing (tests/bpf/hp_empty.bpf.c) on the same
+ *              hook, measured the same way in a round of its own
  *   delivery   events/s delivered to userspace and the drop rate, per
  *              source at default sampling, and for the transport alone
  *              with a test producer (tests/bpf/hp_flood.bpf.c) paced at
@@ -39,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +50,7 @@
 #include <bpf/libbpf.h>
 
 #include "fault_source.h"
+#include "hp_empty.skel.h"
 #include "hp_flood.skel.h"
 #include "pagemap.h"
 #include "perf_source.h"
@@ -58,6 +63,8 @@
 #define FLOOD_SECONDS 3
 #define PFN_BATCH 256
 #define MAX_CONFIGS 8
+#define BPF_COST_PASSES 2
+#define FLOOR_MAX_CPUS 1024
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -209,7 +216,8 @@ struct config {
 	__u64 events, sampled, dropped, faults;
 	double attached_s;
 	double bpf_ns[2]; /* fault, perf: ns per run */
-	__u64 bpf_runs[2];
+	double bpf_ns_emitted[2]; /* fault, perf: run time per record emitted */
+	__u64 bpf_runs[2], bpf_emitted[2];
 	__u64 perf_period; /* in effect */
 	__u32 fault_period;
 	bool fault, perf; /* the sources attached */
@@ -217,6 +225,10 @@ struct config {
 
 /* The event the perf source chose, for the table. */
 static char perf_event_name[96] = "-";
+/* The hooks the sources used, for the floor round. */
+static struct perf_event_attr perf_attr;
+static bool perf_attr_set;
+static enum hp_fault_attach fault_attach = HP_FAULT_ATTACH_AUTO;
 
 struct running {
 	struct hp_source_instance *fault, *perf;
@@ -379,7 +391,15 @@ static double slowdown_rounds(struct consumer *consumer, struct config *configs,
 	return median(detached_ns, ndetached);
 }
 
-/* BPF_STATS_RUN_TIME over one pass per configuration, in rounds of their own. */
+static void source_emitted(struct hp_source_instance *src, const struct hp_source_ops *ops,
+			   __u64 *emitted)
+{
+	struct hp_source_stats s;
+
+	*emitted = src && !hp_source_read_stats(ops->object(src), &s) ? s.emitted : 0;
+}
+
+/* BPF_STATS_RUN_TIME over BPF_COST_PASSES passes per configuration, in rounds of their own. */
 static int bpf_cost(struct consumer *consumer, struct config *configs, int nconfigs,
 		    size_t page_size)
 {
@@ -390,28 +410,122 @@ static int bpf_cost(struct consumer *consumer, struct config *configs, int nconf
 	for (int i = 0; i < nconfigs; i++) {
 		struct config *cfg = &configs[i];
 		struct running run;
-		__u64 ns0[2], runs0[2], ns1[2], runs1[2];
+		__u64 ns0[2], runs0[2], ns1[2], runs1[2], em0[2], em1[2];
 		int fds[2];
 
 		start_sources(consumer->transport, cfg, &run);
+		if (run.fault)
+			fault_attach = hp_fault_source_attach(run.fault);
+		if (run.perf) {
+			perf_attr = hp_perf_source_choice(run.perf)->attr;
+			perf_attr_set = true;
+		}
 		fds[0] = run.fault ? prog_fd(hp_source_fault.object(run.fault)) : -1;
 		fds[1] = run.perf ? prog_fd(hp_source_perf.object(run.perf)) : -1;
 		for (int s = 0; s < 2; s++)
 			prog_runtime(fds[s], &ns0[s], &runs0[s]);
+		source_emitted(run.fault, &hp_source_fault, &em0[0]);
+		source_emitted(run.perf, &hp_source_perf, &em0[1]);
 		consumer_start(consumer);
-		fault_pass(page_size);
+		for (int pass = 0; pass < BPF_COST_PASSES; pass++)
+			fault_pass(page_size);
 		consumer_stop(consumer);
+		source_emitted(run.fault, &hp_source_fault, &em1[0]);
+		source_emitted(run.perf, &hp_source_perf, &em1[1]);
 		for (int s = 0; s < 2; s++) {
 			prog_runtime(fds[s], &ns1[s], &runs1[s]);
 			cfg->bpf_runs[s] = runs1[s] - runs0[s];
+			cfg->bpf_emitted[s] = em1[s] - em0[s];
 			cfg->bpf_ns[s] = cfg->bpf_runs[s] ? (double)(ns1[s] - ns0[s]) /
 								    (double)cfg->bpf_runs[s]
 							  : 0;
+			cfg->bpf_ns_emitted[s] =
+				cfg->bpf_emitted[s]
+					? (double)(ns1[s] - ns0[s]) / (double)cfg->bpf_emitted[s]
+					: 0;
 		}
 		stop_sources(&run);
 	}
 	close(stats_fd);
 	return 0;
+}
+
+/*
+ * The floor: empty programs on the fault source's tracepoint and on the
+ * perf source's event (same attributes, every online CPU), measured like
+ * the sources. ns per run into floor[0] (fault) and floor[1] (perf).
+ */
+static int bpf_floor(struct consumer *consumer, size_t page_size, double floor[2])
+{
+	int ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN), nlinks = 0, stats_fd = -1, ret = 0;
+	struct bpf_link *links[FLOOR_MAX_CPUS + 1];
+	struct bpf_program *fault_prog;
+	struct hp_empty *skel = NULL;
+	__u64 ns0[2], runs0[2], ns1[2], runs1[2];
+	int fds[2];
+
+	floor[0] = floor[1] = 0;
+	if (ncpus > FLOOR_MAX_CPUS)
+		ncpus = FLOOR_MAX_CPUS;
+	skel = hp_empty__open();
+	if (!skel)
+		return -errno;
+	fault_prog = fault_attach == HP_FAULT_ATTACH_TRACEPOINT ? skel->progs.hp_empty_tp
+								: skel->progs.hp_empty_btf;
+	bpf_program__set_autoload(fault_attach == HP_FAULT_ATTACH_TRACEPOINT
+					  ? skel->progs.hp_empty_btf
+					  : skel->progs.hp_empty_tp,
+				  false);
+	ret = hp_empty__load(skel);
+	if (ret)
+		goto out;
+	links[nlinks] = bpf_program__attach(fault_prog);
+	if (!links[nlinks]) {
+		ret = -errno;
+		goto out;
+	}
+	nlinks++;
+	for (int cpu = 0; perf_attr_set && cpu < ncpus; cpu++) {
+		int pfd = (int)syscall(__NR_perf_event_open, &perf_attr, -1, cpu, -1,
+				       PERF_FLAG_FD_CLOEXEC);
+
+		if (pfd < 0)
+			continue; /* offline CPU: the source skipped it too */
+		links[nlinks] = bpf_program__attach_perf_event(skel->progs.hp_empty_perf, pfd);
+		if (!links[nlinks]) {
+			ret = -errno;
+			close(pfd);
+			goto out;
+		}
+		nlinks++;
+	}
+	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (stats_fd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	fds[0] = bpf_program__fd(fault_prog);
+	fds[1] = bpf_program__fd(skel->progs.hp_empty_perf);
+	for (int s = 0; s < 2; s++)
+		prog_runtime(fds[s], &ns0[s], &runs0[s]);
+	consumer_start(consumer);
+	for (int pass = 0; pass < BPF_COST_PASSES; pass++)
+		fault_pass(page_size);
+	consumer_stop(consumer);
+	for (int s = 0; s < 2; s++) {
+		prog_runtime(fds[s], &ns1[s], &runs1[s]);
+		floor[s] = runs1[s] > runs0[s]
+				   ? (double)(ns1[s] - ns0[s]) / (double)(runs1[s] - runs0[s])
+				   : 0;
+	}
+out:
+	if (stats_fd >= 0)
+		close(stats_fd);
+	/* A perf link owns its event fd: destroying it closes the event. */
+	for (int i = 0; i < nlinks; i++)
+		bpf_link__destroy(links[i]);
+	hp_empty__destroy(skel);
+	return ret;
 }
 
 struct flood_result {
@@ -589,7 +703,7 @@ int main(int argc, char **argv)
 	struct pfn_result pfn = { 0 };
 	size_t page_size = (size_t)sysconf(_SC_PAGESIZE);
 	int ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN), reps = 6, opt, ret;
-	double detached_ns, worst_slowdown = 0, worst_bpf = 0;
+	double detached_ns, worst_slowdown = 0, worst_bpf = 0, floor[2] = { 0, 0 };
 	const char *out_path = NULL;
 	struct utsname uts;
 	char err[512];
@@ -640,6 +754,9 @@ int main(int argc, char **argv)
 	ret = bpf_cost(&consumer, configs, nconfigs, page_size);
 	if (ret)
 		fprintf(stderr, "bench: BPF_STATS_RUN_TIME: %s\n", strerror(-ret));
+	ret = bpf_floor(&consumer, page_size, floor);
+	if (ret)
+		fprintf(stderr, "bench: empty-program floor: %s\n", strerror(-ret));
 	ret = flood(&consumer, ncpus > 1 ? ncpus - 1 : 0, FLOOD_RATE, FLOOD_SECONDS, &paced);
 	if (!ret)
 		ret = flood(&consumer, ncpus > 1 ? ncpus - 1 : 0, 0, 1, &unpaced);
@@ -651,13 +768,16 @@ int main(int argc, char **argv)
 
 	printf("\ndetached: %.0f ns of CPU per fault (median)\n", detached_ns);
 	printf("perf event: %s\n\n", perf_event_name);
-	printf("%-12s %7s %10s %12s %12s %12s %7s\n", "source", "1 in", "slowdown%", "bpf ns/run",
-	       "runs/fault", "events/s", "drop%");
+	printf("%-12s %7s %10s %12s %12s %12s %12s %7s\n", "source", "1 in", "slowdown%",
+	       "bpf ns/run", "ns/emitted", "runs/fault", "events/s", "drop%");
 	for (int i = 0; i < nconfigs; i++) {
 		struct config *cfg = &configs[i];
 		double slowdown = (median(cfg->ratios, cfg->nratios) - 1) * 100;
 		double bpf = cfg->bpf_ns[0] > cfg->bpf_ns[1] ? cfg->bpf_ns[0] : cfg->bpf_ns[1];
 		__u64 runs = cfg->bpf_runs[0] + cfg->bpf_runs[1];
+		__u64 emitted = cfg->bpf_emitted[0] + cfg->bpf_emitted[1];
+		double total_ns = cfg->bpf_ns[0] * (double)cfg->bpf_runs[0] +
+				  cfg->bpf_ns[1] * (double)cfg->bpf_runs[1];
 		char period[16];
 
 		if (cfg->fault && cfg->perf)
@@ -668,8 +788,9 @@ int main(int argc, char **argv)
 		else
 			snprintf(period, sizeof(period), "%llu",
 				 (unsigned long long)cfg->perf_period);
-		printf("%-12s %7s %+10.2f %12.1f %12.2f %12.0f %7.3f\n", cfg->name, period,
-		       slowdown, bpf, (double)runs * (double)page_size / (double)REGION_BYTES,
+		printf("%-12s %7s %+10.2f %12.1f %12.1f %12.2f %12.0f %7.3f\n", cfg->name, period,
+		       slowdown, bpf, emitted ? total_ns / (double)emitted : 0,
+		       (double)runs * (double)page_size / (double)REGION_BYTES,
 		       cfg->attached_s ? (double)cfg->events / cfg->attached_s : 0,
 		       cfg->sampled ? 100.0 * (double)cfg->dropped / (double)cfg->sampled : 0);
 		if (!cfg->period && !(cfg->fault && cfg->perf)) {
@@ -679,6 +800,8 @@ int main(int argc, char **argv)
 				worst_bpf = bpf;
 		}
 	}
+	printf("empty program, same hook (the floor, in bpf ns/run): fault %.1f, perf %.1f\n",
+	       floor[0], floor[1]);
 	printf("\ntransport alone (hp_flood, one producer CPU): paced at %d/s: %.0f events/s "
 	       "delivered, %.3f%% dropped; unpaced: %.0f events/s, %.3f%% dropped\n",
 	       FLOOD_RATE, paced.delivered_per_s, paced.drop_pct, unpaced.delivered_per_s,
@@ -702,6 +825,8 @@ int main(int argc, char **argv)
 		fprintf(out, "  \"events_per_s\": %.0f,\n  \"drop_pct\": %.4f,\n",
 			paced.delivered_per_s, paced.drop_pct);
 		fprintf(out, "  \"pfn_resolve_ns_per_event\": %.0f,\n", pfn.online_ns);
+		fprintf(out, "  \"bpf_floor_ns_per_run\": { \"fault\": %.1f, \"perf\": %.1f },\n",
+			floor[0], floor[1]);
 		fprintf(out, "  \"detached_ns_per_fault\": %.0f,\n  \"reps\": %d,\n", detached_ns,
 			reps);
 		fprintf(out, "  \"sources\": {\n");
@@ -710,11 +835,12 @@ int main(int argc, char **argv)
 
 			fprintf(out,
 				"    \"%s\": { \"period\": [%u, %llu], \"slowdown_pct\": %.2f, "
-				"\"bpf_ns_per_run\": [%.1f, %.1f], \"events_per_s\": %.0f, "
+				"\"bpf_ns_per_run\": [%.1f, %.1f], \"bpf_ns_per_emitted\": [%.1f, %.1f], "
+				"\"events_per_s\": %.0f, "
 				"\"drop_pct\": %.4f }%s\n",
 				cfg->name, cfg->fault_period, (unsigned long long)cfg->perf_period,
 				(median(cfg->ratios, cfg->nratios) - 1) * 100, cfg->bpf_ns[0],
-				cfg->bpf_ns[1],
+				cfg->bpf_ns[1], cfg->bpf_ns_emitted[0], cfg->bpf_ns_emitted[1],
 				cfg->attached_s ? (double)cfg->events / cfg->attached_s : 0,
 				cfg->sampled ? 100.0 * (double)cfg->dropped / (double)cfg->sampled
 					     : 0,

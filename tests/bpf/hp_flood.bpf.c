@@ -22,14 +22,15 @@ static long emit_one(__u32 index, void *ctx)
 {
 	struct hp_source_stats *stats = hp_event_begin(0, false);
 	struct hp_event *ev;
+	void *ring;
 
 	if (!stats)
 		return 0;
-	ev = hp_event_reserve(stats);
+	ev = hp_event_reserve(stats, 0, &ring);
 	if (!ev)
 		return 0;
 	ev->addr = (__u64)index << 12;
-	hp_event_submit(stats, ev);
+	hp_event_submit(stats, ring, ev);
 	return 0;
 }
 

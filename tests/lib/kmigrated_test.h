@@ -418,7 +418,10 @@ static inline size_t kmt_count_on(char *p, size_t npages, int node)
 /*
  * Moves the pages to @node and makes sure they are on an LRU list: pages
  * just migrated may wait in a per-CPU batch, and a second move_pages(2)
- * drains those (lru_add_drain_all) before it finds nothing to do.
+ * drains those (lru_add_drain_all) before it finds nothing to do. A page
+ * that kmigrated is migrating right now has a migration entry in its PTE,
+ * which move_pages(2) reports as -ENOENT or -EBUSY: such pages are retried
+ * for up to a second before that counts as a failure.
  */
 static inline void kmt_place(char *p, size_t npages, int node)
 {
@@ -427,9 +430,15 @@ static inline void kmt_place(char *p, size_t npages, int node)
 
 	hp_check(status, "calloc");
 	kmt_move(p, npages, node, status);
-	for (i = 0; i < npages; i++)
+	for (i = 0; i < npages; i++) {
+		for (int try = 0; try < 50 && (status[i] == -ENOENT || status[i] == -EBUSY);
+		     try++) {
+			usleep(20000);
+			kmt_move(p + i * KMT_PAGE, 1, node, &status[i]);
+		}
 		hp_check(status[i] == node, "move_pages: page %zu went to %d, not node %d", i,
 			 status[i], node);
+	}
 	kmt_move(p, 1, node, status);
 	free(status);
 }

@@ -124,6 +124,22 @@ grep '^hotpaged: events .* hot-set' <<< "$out" | grep -qvE ' hot-set ([0-9]|1[0-
 	fail "hot set above the file's top = 16: $out"
 echo "programs: hotpaged --help, a bad config refused with line and reason, file under flags ($n stats lines), heatmap errors"
 
+# The installed hotpagectl drives the installed hotpaged over its socket.
+"$dest/usr/sbin/hotpaged" -s fault -p socket="$tmp/ctl.sock" -d 30 > "$tmp/daemon.log" 2>&1 &
+daemon=$!
+for _ in $(seq 100); do [ -S "$tmp/ctl.sock" ] && break; sleep 0.1; done
+ctl() { "$dest/usr/sbin/hotpagectl" -S "$tmp/ctl.sock" "$@"; }
+out=$(ctl status 2>&1) || fail "installed hotpagectl status: $out ($(cat "$tmp/daemon.log"))"
+[[ $out == *"sources: fault"* ]] || fail "installed hotpagectl status: $out"
+out=$(ctl attach perf 2>&1) && [[ $out == "attached perf"* ]] || fail "installed hotpagectl attach perf: $out"
+out=$(ctl detach perf 2>&1) && [[ $out == "detached perf"* ]] || fail "installed hotpagectl detach perf: $out"
+ctl metrics | grep -q '^hotpage_events_total ' || fail "installed hotpagectl metrics: no hotpage_events_total"
+ctl policy set threshold=0 > /dev/null 2>&1 && fail "installed hotpagectl took threshold=0"
+kill -TERM "$daemon"
+wait "$daemon" || fail "installed hotpaged exited with $? on SIGTERM: $(cat "$tmp/daemon.log")"
+[ ! -e "$tmp/ctl.sock" ] || fail "installed hotpaged left its socket behind"
+echo "control: the installed hotpagectl ran status, attach, detach, metrics and a refused policy set against the installed hotpaged"
+
 # DKMS: dkms.conf names the module; its MAKE, run as dkms runs it (in a copy
 # of the sources, with kernelver and kernel_source_dir set), builds it.
 kdir=$("$top/tools/kernels/fetch" 6.12) || fail "tools/kernels/fetch 6.12 failed"

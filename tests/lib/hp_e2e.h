@@ -39,13 +39,6 @@
 #define E2E_ROOM_HOT_SETS 2 /* node 0's free room, in hot sets */
 #define E2E_MIN_FREE_PCT 5 /* hotpaged's default min_free */
 
-static inline bool e2e_is_hot(size_t i)
-{
-	uint64_t h = (uint64_t)i * 0x9e3779b97f4a7c15ULL;
-
-	return (h >> 32) % 10 == 0;
-}
-
 static inline uint64_t e2e_rand(uint64_t *s)
 {
 	*s ^= *s << 13;
@@ -109,7 +102,7 @@ static inline void e2e_work_init(struct e2e_work *w)
 	w->cold = calloc(E2E_PAGES, sizeof(*w->cold));
 	hp_check(w->hot && w->cold, "calloc");
 	for (size_t i = 0; i < E2E_PAGES; i++) {
-		if (e2e_is_hot(i))
+		if (kmt_is_hot(i))
 			w->hot[w->nhot++] = i;
 		else
 			w->cold[w->ncold++] = i;
@@ -148,7 +141,7 @@ static inline void e2e_count(const struct e2e_work *w, size_t *hot, size_t *cold
 	for (size_t i = 0; i < E2E_PAGES; i++) {
 		if (status[i] != 0)
 			continue;
-		if (e2e_is_hot(i))
+		if (kmt_is_hot(i))
 			(*hot)++;
 		else
 			(*cold)++;

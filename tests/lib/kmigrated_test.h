@@ -401,6 +401,29 @@ static inline void kmt_move(char *p, size_t npages, int node, int *status)
 	free(nodes);
 }
 
+/*
+ * The hot pages of the promotion tests: one page in ten, picked by a hash
+ * of its index, so that the hot set is scattered over the buffer and a
+ * region-granular method cannot find it as one block.
+ */
+static inline bool kmt_is_hot(size_t i)
+{
+	uint64_t h = (uint64_t)i * 0x9e3779b97f4a7c15ULL;
+
+	return (h >> 32) % 10 == 0;
+}
+
+/* Touch the hot pages of [p, p + npages) over and over for @ms. */
+static inline void kmt_touch_hot(char *p, size_t npages, double ms)
+{
+	double end = kmt_now_ms() + ms;
+
+	while (kmt_now_ms() < end)
+		for (size_t i = 0; i < npages; i++)
+			if (kmt_is_hot(i))
+				(*(volatile char *)(p + i * KMT_PAGE))++;
+}
+
 /* Pages of [p, p + npages) on @node. */
 static inline size_t kmt_count_on(char *p, size_t npages, int node)
 {

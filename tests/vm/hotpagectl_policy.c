@@ -27,23 +27,6 @@
 
 static char sock[128];
 
-static bool is_hot(size_t i)
-{
-	uint64_t h = (uint64_t)i * 0x9e3779b97f4a7c15ULL;
-
-	return (h >> 32) % 10 == 0;
-}
-
-static void touch_hot(char *p, double ms)
-{
-	double end = kmt_now_ms() + ms;
-
-	while (kmt_now_ms() < end)
-		for (size_t i = 0; i < AREA_PAGES; i++)
-			if (is_hot(i))
-				(*(volatile char *)(p + i * KMT_PAGE))++;
-}
-
 static size_t hot_on_0(char *p, size_t *nhot)
 {
 	int *status = calloc(AREA_PAGES, sizeof(*status));
@@ -53,7 +36,7 @@ static size_t hot_on_0(char *p, size_t *nhot)
 	kmt_move(p, AREA_PAGES, -1, status);
 	*nhot = 0;
 	for (size_t i = 0; i < AREA_PAGES; i++)
-		if (is_hot(i)) {
+		if (kmt_is_hot(i)) {
 			(*nhot)++;
 			hot += status[i] == 0;
 		}
@@ -88,7 +71,7 @@ static void watch_paused(char *p, __u64 requests, int rounds)
 	while (hpc_stat(sock, "daemon", "rounds") < r0 + (__u64)rounds) {
 		hp_check(kmt_now_ms() < deadline, "%d rounds did not pass in %d s", rounds,
 			 ROUNDS_DEADLINE_S);
-		touch_hot(p, 500);
+		kmt_touch_hot(p, AREA_PAGES, 500);
 	}
 	hp_check(hpc_stat(sock, "daemon", "promote_requests") == requests,
 		 "promotion requests moved while rate_mbps=0");
@@ -133,7 +116,7 @@ int main(void)
 	while ((lines = top_lines_on_1()) < 10) {
 		hp_check(kmt_now_ms() < deadline, "top lists %d hot pages of ours in %d s", lines,
 			 HOT_DEADLINE_S);
-		touch_hot(p, 1000);
+		kmt_touch_hot(p, AREA_PAGES, 1000);
 	}
 	watch_paused(p, 0, PAUSED_ROUNDS);
 	hot = hot_on_0(p, &nhot);
@@ -163,7 +146,7 @@ int main(void)
 	while ((hot = hot_on_0(p, &nhot)) * 100 < nhot * HOT_PCT_MIN) {
 		hp_check(kmt_now_ms() < deadline, "%zu/%zu hot pages on node 0 after %d s", hot,
 			 nhot, HOT_DEADLINE_S);
-		touch_hot(p, 1000);
+		kmt_touch_hot(p, AREA_PAGES, 1000);
 	}
 	printf("unpaused: hot %zu/%zu on node 0 after %.1f s\n", hot, nhot,
 	       (kmt_now_ms() - t0) / 1000);

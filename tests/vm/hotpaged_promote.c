@@ -25,13 +25,6 @@
 #define COLD_PCT_MAX 5
 #define CONTROL_S 3
 
-static bool is_hot(size_t i)
-{
-	uint64_t h = (uint64_t)i * 0x9e3779b97f4a7c15ULL;
-
-	return (h >> 32) % 10 == 0;
-}
-
 static pid_t start_daemon(const char *backend)
 {
 	char root[PATH_MAX], path[PATH_MAX + 32], scope[64], be[64];
@@ -55,17 +48,6 @@ static pid_t start_daemon(const char *backend)
 	return pid;
 }
 
-/* Touch the hot pages over and over for @ms. */
-static void touch_hot(char *p, double ms)
-{
-	double end = kmt_now_ms() + ms;
-
-	while (kmt_now_ms() < end)
-		for (size_t i = 0; i < AREA_PAGES; i++)
-			if (is_hot(i))
-				(*(volatile char *)(p + i * KMT_PAGE))++;
-}
-
 /* Hot and cold pages on node 0, from one move_pages(nodes = NULL). */
 static void count_on_0(char *p, size_t *hot, size_t *cold, size_t *nhot, size_t *ncold)
 {
@@ -75,7 +57,7 @@ static void count_on_0(char *p, size_t *hot, size_t *cold, size_t *nhot, size_t 
 	kmt_move(p, AREA_PAGES, -1, status);
 	*hot = *cold = *nhot = *ncold = 0;
 	for (size_t i = 0; i < AREA_PAGES; i++) {
-		if (is_hot(i)) {
+		if (kmt_is_hot(i)) {
 			(*nhot)++;
 			*hot += status[i] == 0;
 		} else {
@@ -103,7 +85,7 @@ static void run(const char *backend)
 	kmt_place(p, AREA_PAGES, 1);
 	printf("%s: %lu pages on node 1, %s\n", backend, AREA_PAGES, "hot: hashed 10%");
 	/* Control: without hotpaged, touching alone must not move the pages. */
-	touch_hot(p, CONTROL_S * 1000.0);
+	kmt_touch_hot(p, AREA_PAGES, CONTROL_S * 1000.0);
 	count_on_0(p, &hot, &cold, &nhot, &ncold);
 	printf("%s: control, %d s of touching without hotpaged: hot %zu/%zu on node 0\n", backend,
 	       CONTROL_S, hot, nhot);
@@ -117,7 +99,7 @@ static void run(const char *backend)
 	while (kmt_now_ms() < deadline) {
 		hp_check(waitpid(daemon, &status, WNOHANG) == 0, "hotpaged exited (status 0x%x)",
 			 status);
-		touch_hot(p, 1000);
+		kmt_touch_hot(p, AREA_PAGES, 1000);
 		count_on_0(p, &hot, &cold, &nhot, &ncold);
 		if (hot * 100 >= nhot * HOT_PCT_MIN)
 			break;

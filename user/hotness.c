@@ -25,8 +25,9 @@
  *     page_node, access_node u8     2   255: unknown
  *     sources u8                    1   bit (1 << enum hp_source)
  *
- * 9 x 28 + 4 = 256: the table costs 256 / 9 = 28.4 bytes per page it can
- * hold, and there is no other index.
+ * 9 x 28 + 4 = 256, plus one bit per bucket in an occupancy bitmap that
+ * lets the rounds' walks skip empty buckets: the table costs 256.125 / 9
+ * = 28.5 bytes per page it can hold, and there is no other index.
  *
  * A PFN hashes to two buckets and goes to the emptier one (two choices
  * keep buckets level: the first eviction comes at 74% full, and by 85%
@@ -87,6 +88,12 @@ _Static_assert(HP_HOT_BUCKET_SLOTS == 9, "bucket layout assumes nine slots");
 
 struct hp_hotness {
 	struct hp_hot_bucket *buckets;
+	/*
+	 * Bit b: bucket b holds a page. The rounds' walks (candidates, top,
+	 * rebase) visit only these: a table sized for millions of pages that
+	 * tracks thousands costs them a few words, not every bucket's line.
+	 */
+	__u64 *occupied;
 	__u64 nr_buckets;
 	__u64 base_ns;
 	__u64 bytes;
@@ -101,6 +108,43 @@ struct loc {
 	struct hp_hot_bucket *b;
 	unsigned int i;
 };
+
+static inline void occupied_set(struct hp_hotness *t, const struct hp_hot_bucket *b)
+{
+	__u64 i = (__u64)(b - t->buckets);
+
+	t->occupied[i / 64] |= 1ULL << (i % 64);
+}
+
+static inline void occupied_clear(struct hp_hotness *t, const struct hp_hot_bucket *b)
+{
+	__u64 i = (__u64)(b - t->buckets);
+
+	t->occupied[i / 64] &= ~(1ULL << (i % 64));
+}
+
+static inline __u64 occupied_words(const struct hp_hotness *t)
+{
+	return (t->nr_buckets + 63) / 64;
+}
+
+/* Each bucket that holds a page, in order: for (b = ...; b != NO_BUCKET; b = next). */
+#define NO_BUCKET UINT64_MAX
+static __u64 next_occupied(const struct hp_hotness *t, __u64 from)
+{
+	__u64 w = from / 64, words = occupied_words(t);
+	__u64 m;
+
+	if (w >= words)
+		return NO_BUCKET;
+	m = t->occupied[w] & (~0ULL << (from % 64));
+	while (!m) {
+		if (++w >= words)
+			return NO_BUCKET;
+		m = t->occupied[w];
+	}
+	return w * 64 + (__u64)__builtin_ctzll(m);
+}
 
 /* murmur3's 64-bit finalizer: PFNs are sequential, buckets must not be. */
 static inline __u64 mix64(__u64 x)
@@ -203,7 +247,7 @@ static void rebase(struct hp_hotness *t, __u64 now_ms)
 {
 	__u64 shift = (now_ms - REBASE_KEEP_MS) / t->window_ms * t->window_ms;
 
-	for (__u64 b = 0; b < t->nr_buckets; b++) {
+	for (__u64 b = next_occupied(t, 0); b != NO_BUCKET; b = next_occupied(t, b + 1)) {
 		struct hp_hot_bucket *bucket = &t->buckets[b];
 
 		for (unsigned int m = bucket->used; m; m &= m - 1) {
@@ -300,6 +344,8 @@ static void drop(struct hp_hotness *t, const struct loc *at, bool evicting)
 			spill_dec(home);
 	}
 	at->b->used &= (__u16) ~(1u << at->i);
+	if (!at->b->used)
+		occupied_clear(t, at->b);
 	t->counters.tracked--;
 }
 
@@ -363,6 +409,7 @@ static struct hp_hot_entry *find_or_insert(struct hp_hotness *t, __u64 pfn, __u6
 	}
 	at.i = __builtin_ctz(~(unsigned int)at.b->used & FULL_MASK);
 	at.b->used |= (__u16)(1u << at.i);
+	occupied_set(t, at.b);
 	at.b->pfn_lo[at.i] = lo;
 	at.b->pfn_hi[at.i] = hi;
 	if (at.b == b2)
@@ -433,26 +480,40 @@ int hp_hotness_create(const struct hp_hotness_opts *opts, __u64 now_ns, struct h
 	__u32 range =
 		opts && opts->max_range_pages ? opts->max_range_pages : HP_HOT_RANGE_PAGES_DEFAULT;
 	struct hp_hotness *t;
-	__u64 nr_buckets, size;
+	__u64 nr_buckets, size, words;
 	void *mem;
 	int err;
 
 	*out = NULL;
 	if (window < HP_HOT_WINDOW_MIN_MS || window > HP_HOT_WINDOW_MAX_MS)
 		return -EINVAL;
-	/* Two buckets at least: a page needs its two choices. */
-	if (budget < sizeof(*t) + 2 * sizeof(struct hp_hot_bucket))
+	if (budget <= sizeof(*t))
 		return -EINVAL;
+	/* A bucket costs its 256 bytes and one bit of the occupancy bitmap. */
 	nr_buckets = (budget - sizeof(*t)) / sizeof(struct hp_hot_bucket);
+	while (nr_buckets &&
+	       nr_buckets * sizeof(struct hp_hot_bucket) + (nr_buckets + 63) / 64 * sizeof(__u64) >
+		       budget - sizeof(*t))
+		nr_buckets--;
+	/* Two buckets at least: a page needs its two choices. */
+	if (nr_buckets < 2)
+		return -EINVAL;
 	if (nr_buckets > UINT32_MAX)
 		nr_buckets = UINT32_MAX;
 	size = nr_buckets * sizeof(struct hp_hot_bucket);
+	words = (nr_buckets + 63) / 64;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
+	t->occupied = calloc(words, sizeof(*t->occupied));
+	if (!t->occupied) {
+		free(t);
+		return -ENOMEM;
+	}
 	/* Huge pages spare a TLB miss per random access into a big table. */
 	err = posix_memalign(&mem, size >= HUGE_PAGE_SIZE ? HUGE_PAGE_SIZE : 64, size);
 	if (err) {
+		free(t->occupied);
 		free(t);
 		return -err;
 	}
@@ -463,7 +524,7 @@ int hp_hotness_create(const struct hp_hotness_opts *opts, __u64 now_ns, struct h
 	t->nr_buckets = nr_buckets;
 	t->base_ns = now_ns;
 	t->max_range_pages = range;
-	t->bytes = sizeof(*t) + size;
+	t->bytes = sizeof(*t) + size + words * sizeof(*t->occupied);
 	hp_hotness_set_window(t, window);
 	*out = t;
 	return 0;
@@ -474,6 +535,7 @@ void hp_hotness_destroy(struct hp_hotness *table)
 	if (!table)
 		return;
 	free(table->buckets);
+	free(table->occupied);
 	free(table);
 }
 
@@ -489,6 +551,7 @@ int hp_hotness_set_window(struct hp_hotness *table, __u32 window_ms)
 void hp_hotness_clear(struct hp_hotness *table)
 {
 	memset(table->buckets, 0, table->nr_buckets * sizeof(struct hp_hot_bucket));
+	memset(table->occupied, 0, occupied_words(table) * sizeof(*table->occupied));
 	table->counters.tracked = 0;
 }
 
@@ -841,7 +904,7 @@ size_t hp_hotness_candidates(const struct hp_hotness *table, const struct hp_hot
 	__u64 now_ms = read_ms(table, now_ns), now_epoch = now_ms / table->window_ms;
 	size_t len = 0, count = 0;
 
-	for (__u64 b = 0; b < table->nr_buckets; b++) {
+	for (__u64 b = next_occupied(table, 0); b != NO_BUCKET; b = next_occupied(table, b + 1)) {
 		const struct hp_hot_bucket *bucket = &table->buckets[b];
 
 		for (unsigned int m = bucket->used; m; m &= m - 1) {

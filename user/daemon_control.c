@@ -1,0 +1,642 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hotpaged's side of hotpagectl (control.h): status, sources, attach,
+ * detach, policy, top, stats and metrics, served by the event loop
+ * between rounds (daemon.c).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon_internal.h"
+#include "kmigrated.h"
+
+/*
+ * Commands of the control socket (control.h), served by the event loop
+ * between rounds. Each reads or changes the daemon's state directly: the
+ * loop is the only thread, so nothing can change under a command.
+ */
+
+static struct running_source *find_running(struct daemon *d, const char *name)
+{
+	for (size_t i = 0; i < d->nr_src; i++)
+		if (!strcmp(d->src[i].ops->name, name))
+			return &d->src[i];
+	return NULL;
+}
+
+/* The scope part of a source's options, as start_sources() does. */
+static void scope_opts(const struct hp_policy *policy, __u32 period, struct hp_source_opts *sopts)
+{
+	memset(sopts, 0, sizeof(*sopts));
+	sopts->sample_period = period;
+	if (policy->scope == HP_SCOPE_TGIDS) {
+		sopts->filter_mode = HP_FILTER_TGIDS;
+		sopts->tgids = policy->tgids;
+		sopts->nr_tgids = policy->nr_tgids;
+	}
+}
+
+static int parse_period(const char *arg, __u32 *period, struct hp_ctl_out *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || v > (1u << 24)) {
+		hp_ctl_printf(out, "period=%.32s: 0 (the source's default) or 1..%u", arg,
+			      1u << 24);
+		return -EINVAL;
+	}
+	*period = (__u32)v;
+	return 0;
+}
+
+static int cmd_attach(struct daemon *d, int argc, const char *const *argv, struct hp_ctl_out *out)
+{
+	const struct hp_source_ops *ops = hp_source_find(argv[1]);
+	struct hp_source_probe probe = { 0 };
+	struct hp_source_opts sopts;
+	struct running_source *rs;
+	__u32 period = d->opts->period;
+	int ret;
+
+	if (!ops) {
+		hp_ctl_printf(out, "no source named '%.64s'", argv[1]);
+		return -ENOENT;
+	}
+	if (argc == 3 && parse_period(argv[2] + strlen("period="), &period, out))
+		return -EINVAL;
+	if (find_running(d, ops->name)) {
+		hp_ctl_printf(out, "source %s is attached already", ops->name);
+		return -EALREADY;
+	}
+	if (d->nr_src == HP_DAEMON_MAX_SOURCES) {
+		hp_ctl_printf(out, "%d sources attached: no room for more", HP_DAEMON_MAX_SOURCES);
+		return -ENOSPC;
+	}
+	ops->probe(&probe);
+	if (!probe.available) {
+		hp_ctl_printf(out, "source %s is not available: %s", ops->name, probe.why);
+		return -EOPNOTSUPP;
+	}
+	scope_opts(&d->policy, period, &sopts);
+	rs = &d->src[d->nr_src];
+	ret = ops->start(d->transport, &sopts, &rs->inst);
+	if (ret) {
+		hp_ctl_printf(out, "starting source %s: %s", ops->name, strerror(-ret));
+		return ret;
+	}
+	rs->ops = ops;
+	rs->period = period;
+	d->nr_src++;
+	say("source %s attached: %s", ops->name, probe.how);
+	hp_ctl_printf(out, "attached %s (%s)\n", ops->name, probe.how);
+	return 0;
+}
+
+static int cmd_detach(struct daemon *d, const char *name, struct hp_ctl_out *out)
+{
+	struct running_source *rs = find_running(d, name);
+	size_t i;
+
+	if (!rs) {
+		hp_ctl_printf(out, "source %.64s is not attached", name);
+		return -ENOENT;
+	}
+	i = (size_t)(rs - d->src);
+	/* Its records still in the shared rings are read as usual. */
+	rs->ops->stop(rs->inst);
+	say("source %s detached", rs->ops->name);
+	hp_ctl_printf(out, "detached %s\n", rs->ops->name);
+	memmove(&d->src[i], &d->src[i + 1], (d->nr_src - i - 1) * sizeof(d->src[0]));
+	d->nr_src--;
+	return 0;
+}
+
+/* Give every running source the scope of @policy; -errno at the first failure. */
+static int rescope_sources(struct daemon *d, const struct hp_policy *policy, const char **failed)
+{
+	for (size_t i = 0; i < d->nr_src; i++) {
+		struct hp_source_opts sopts;
+		int ret;
+
+		scope_opts(policy, d->src[i].period, &sopts);
+		ret = hp_source_apply_scope(d->src[i].ops->object(d->src[i].inst), &sopts);
+		if (ret) {
+			*failed = d->src[i].ops->name;
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static int policy_show(const struct daemon *d, struct hp_ctl_out *out)
+{
+	char buf[4096];
+
+	hp_policy_show(&d->policy, buf, sizeof(buf));
+	hp_ctl_printf(out, "%s", buf);
+	return 0;
+}
+
+static bool same_scope(const struct hp_policy *a, const struct hp_policy *b)
+{
+	return a->scope == b->scope && a->nr_tgids == b->nr_tgids &&
+	       !memcmp(a->tgids, b->tgids, a->nr_tgids * sizeof(a->tgids[0]));
+}
+
+static int cmd_policy_set(struct daemon *d, int argc, const char *const *argv,
+			  struct hp_ctl_out *out)
+{
+	struct hp_policy next = d->policy;
+	const char *failed = "";
+	char err[512] = "";
+	int ret;
+
+	/* All or none: built on a copy, checked whole, then swapped in. */
+	ret = hp_policy_apply(&next, argv + 2, (size_t)argc - 2, err, sizeof(err));
+	if (!ret)
+		ret = hp_policy_validate(&next, err, sizeof(err));
+	if (ret) {
+		hp_ctl_printf(out, "%s", err);
+		return ret;
+	}
+	if (!same_scope(&next, &d->policy)) {
+		ret = rescope_sources(d, &next, &failed);
+		if (ret) {
+			rescope_sources(d, &d->policy, &failed);
+			hp_ctl_printf(out, "scope of source %s: %s", failed, strerror(-ret));
+			return ret;
+		}
+	}
+	if (next.window_ms != d->policy.window_ms)
+		hp_hotness_set_window(d->table, next.window_ms);
+	d->policy = next;
+	say("policy set by hotpagectl");
+	return policy_show(d, out);
+}
+
+static bool module_loaded(void)
+{
+	return access(KMIGRATED_SYSFS, F_OK) == 0;
+}
+
+static __u64 uptime_s(const struct daemon *d)
+{
+	return (now_ns() - d->start_ns) / 1000000000ULL;
+}
+
+static void policy_line(const struct daemon *d, struct hp_ctl_out *out)
+{
+	char buf[2048];
+
+	hp_policy_show(&d->policy, buf, sizeof(buf));
+	for (char *p = buf; *p; p++)
+		if (*p == '\n')
+			*p = p[1] ? ' ' : '\0';
+	hp_ctl_printf(out, "%s", buf);
+}
+
+static int cmd_status(struct daemon *d, struct hp_ctl_out *out)
+{
+	if (d->have_backend)
+		hp_ctl_printf(out, "backend: %s\n", d->backend.name);
+	else
+		hp_ctl_printf(out, "backend: none (%s)\n", d->can_promote ? "not chosen" : d->why);
+	hp_ctl_printf(out, "module: kmigrated %s\n",
+		      module_loaded() ? "loaded (" KMIGRATED_SYSFS ")" : "not loaded");
+	hp_ctl_printf(out, "sources:");
+	for (size_t i = 0; i < d->nr_src; i++) {
+		if (d->src[i].period)
+			hp_ctl_printf(out, " %s (period %u)", d->src[i].ops->name,
+				      d->src[i].period);
+		else
+			hp_ctl_printf(out, " %s", d->src[i].ops->name);
+	}
+	hp_ctl_printf(out, "%s\npolicy: ", d->nr_src ? "" : " none");
+	policy_line(d, out);
+	hp_ctl_printf(out, "\nuptime: %llu s\n", (unsigned long long)uptime_s(d));
+	return 0;
+}
+
+static int cmd_sources(struct daemon *d, struct hp_ctl_out *out)
+{
+	hp_ctl_printf(out, "%-10s %-9s %-8s %-7s %12s %12s %12s %10s %8s  %s\n", "SOURCE",
+		      "AVAILABLE", "ATTACHED", "PERIOD", "SEEN", "SAMPLED", "EMITTED", "DROPPED",
+		      "ERRORS", "HOW / WHY NOT");
+	for (size_t i = 0; hp_sources[i]; i++) {
+		const struct hp_source_ops *ops = hp_sources[i];
+		struct running_source *rs = find_running(d, ops->name);
+		struct hp_source_probe probe = { 0 };
+		struct hp_source_stats st = { 0 };
+		char period[16] = "-";
+
+		ops->probe(&probe);
+		if (rs) {
+			hp_source_read_stats(rs->ops->object(rs->inst), &st);
+			if (rs->period)
+				snprintf(period, sizeof(period), "%u", rs->period);
+			else
+				snprintf(period, sizeof(period), "default");
+		}
+		hp_ctl_printf(out, "%-10s %-9s %-8s %-7s %12llu %12llu %12llu %10llu %8llu  %s\n",
+			      ops->name, probe.available ? "yes" : "no", rs ? "yes" : "no", period,
+			      (unsigned long long)st.seen, (unsigned long long)st.sampled,
+			      (unsigned long long)st.emitted, (unsigned long long)st.dropped,
+			      (unsigned long long)st.errors,
+			      probe.available ? probe.how : probe.why);
+	}
+	return 0;
+}
+
+static int cmd_top(struct daemon *d, int argc, const char *const *argv, struct hp_ctl_out *out)
+{
+	size_t want = argc == 3 ? strtoul(argv[2], NULL, 10) : 20;
+	__u64 now = now_ns();
+	size_t n;
+
+	hp_daemon_flush_events(d);
+	if (want > d->cand_cap)
+		want = d->cand_cap;
+	/* d->cand is scratch between rounds. */
+	n = hp_hotness_top(d->table, now, d->cand, want);
+	hp_ctl_printf(out, "%14s %4s %6s %9s %8s  %s\n", "PFN", "NODE", "FREQ", "AGE_MS", "TGID",
+		      "COMMAND");
+	for (size_t i = 0; i < n; i++) {
+		const struct hp_hot_page *p = &d->cand[i];
+		char path[64], comm[32] = "-";
+		FILE *f;
+
+		if (p->tgid) {
+			snprintf(path, sizeof(path), "/proc/%u/comm", p->tgid);
+			f = fopen(path, "re");
+			if (f) {
+				if (fgets(comm, sizeof(comm), f))
+					comm[strcspn(comm, "\n")] = '\0';
+				fclose(f);
+			}
+		}
+		hp_ctl_printf(out, "%#14llx %4d %6u %9llu %8u  %s\n", (unsigned long long)p->pfn,
+			      p->page_node, p->freq,
+			      (unsigned long long)((now - p->last_seen_ns) / 1000000ULL), p->tgid,
+			      comm);
+	}
+	return 0;
+}
+
+/*
+ * stats and metrics: one list of counters and gauges, shown as text,
+ * JSON or Prometheus exposition.
+ */
+enum stat_section { SEC_DAEMON, SEC_SOURCE, SEC_NODE, SEC_MODULE, SEC_NR };
+
+static const char *const section_name[SEC_NR] = { "daemon", "source", "node", "module" };
+static const char *const section_json[SEC_NR] = { "daemon", "sources", "nodes", "module" };
+
+struct stat_item {
+	enum stat_section section;
+	char label[32]; /* source name or node number; "" for daemon and module */
+	char key[40];
+	bool counter;
+	const char *help;
+	__u64 value;
+	/* metrics only: one metric with a label instead of one per key */
+	const char *metric_key, *metric_label_key, *metric_label;
+};
+
+#define STAT_ITEMS_MAX 256
+
+struct stat_list {
+	struct stat_item item[STAT_ITEMS_MAX];
+	size_t n;
+};
+
+static void stat_add(struct stat_list *l, enum stat_section sec, const char *label, const char *key,
+		     bool counter, const char *help, __u64 value)
+{
+	struct stat_item *it;
+
+	if (l->n == STAT_ITEMS_MAX)
+		return;
+	it = &l->item[l->n++];
+	it->section = sec;
+	snprintf(it->label, sizeof(it->label), "%s", label);
+	snprintf(it->key, sizeof(it->key), "%s", key);
+	it->counter = counter;
+	it->help = help;
+	it->value = value;
+}
+
+/* One counter of /sys/kernel/mm/kmigrated; false when unreadable. */
+static bool read_module_u64(const char *name, __u64 *value)
+{
+	char path[128], buf[32];
+	FILE *f;
+	bool ok;
+
+	snprintf(path, sizeof(path), KMIGRATED_SYSFS "/%s", name);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	ok = fgets(buf, sizeof(buf), f) && sscanf(buf, "%llu", (unsigned long long *)value) == 1;
+	fclose(f);
+	return ok;
+}
+
+static const char *const module_counters[] = {
+#define MODULE_COUNTER_NAME(id, name) #name,
+	KMIGRATED_STATS(MODULE_COUNTER_NAME)
+#undef MODULE_COUNTER_NAME
+};
+
+static void collect_stats(struct daemon *d, struct stat_list *l)
+{
+	struct hp_hotness_stats hs;
+	struct hp_transport_stats ts;
+	struct hp_ctl_server_stats cs;
+	__u64 hot_on_node[HP_TOPO_MAX_NODES] = { 0 };
+	size_t hot;
+
+	hp_daemon_flush_events(d);
+	hp_hotness_get_stats(d->table, &hs);
+	hp_transport_read_stats(d->transport, &ts);
+	hp_ctl_server_stats(d->ctl, &cs);
+	stat_add(l, SEC_DAEMON, "", "uptime_seconds", false, "Seconds since hotpaged started.",
+		 uptime_s(d));
+	stat_add(l, SEC_DAEMON, "", "events", true, "Events read from the source rings.",
+		 d->events_total);
+	stat_add(l, SEC_DAEMON, "", "events_resolved", true,
+		 "Events whose page frame was resolved from pagemap.", d->resolved);
+	stat_add(l, SEC_DAEMON, "", "events_bad", true, "Ring records refused (size or version).",
+		 ts.bad_size + ts.bad_version);
+	stat_add(l, SEC_DAEMON, "", "rounds", true, "Promotion rounds run.", d->rounds);
+	stat_add(l, SEC_DAEMON, "", "candidates", true, "Pages found hot enough to promote.",
+		 d->candidates);
+	stat_add(l, SEC_DAEMON, "", "promote_requests", true,
+		 "Pages handed to the promotion backend.", d->requested);
+	for (int o = 0; o < HP_PROMOTE_NR_OUTCOMES; o++) {
+		char key[40];
+
+		snprintf(key, sizeof(key), "promote_%s",
+			 hp_promote_outcome_name((enum hp_promote_outcome)o));
+		stat_add(l, SEC_DAEMON, "", key, true, "Pages by outcome of their promotion.",
+			 d->res.count[o]);
+		if (l->n) {
+			l->item[l->n - 1].metric_key = "promote_pages";
+			l->item[l->n - 1].metric_label_key = "outcome";
+			l->item[l->n - 1].metric_label =
+				hp_promote_outcome_name((enum hp_promote_outcome)o);
+		}
+	}
+	stat_add(l, SEC_DAEMON, "", "tracked_pages", false, "Pages in the hotness table.",
+		 hs.tracked);
+	stat_add(l, SEC_DAEMON, "", "table_capacity_pages", false,
+		 "Pages the hotness table's budget holds.", hs.capacity);
+	stat_add(l, SEC_DAEMON, "", "table_evictions", true,
+		 "Hotness table entries dropped to make room.", hs.evictions);
+	stat_add(l, SEC_DAEMON, "", "hot_set_pages", false, "Pages in the published hot set.",
+		 hp_hot_map_entries(d->hot_map));
+	stat_add(l, SEC_DAEMON, "", "control_requests", true, "Control socket requests.",
+		 cs.requests);
+	stat_add(l, SEC_DAEMON, "", "control_errors", true,
+		 "Control socket requests answered with an error.", cs.errors);
+	stat_add(l, SEC_DAEMON, "", "control_refused", true,
+		 "Control socket clients refused (not root).", cs.refused);
+	stat_add(l, SEC_DAEMON, "", "policy_rate_mbps", false,
+		 "Promotion rate limit in MiB/s (0: paused).", d->policy.rate_mbps);
+
+	for (size_t i = 0; i < d->nr_src; i++) {
+		struct hp_source_stats st;
+		const char *name = d->src[i].ops->name;
+
+		if (hp_source_read_stats(d->src[i].ops->object(d->src[i].inst), &st))
+			continue;
+		stat_add(l, SEC_SOURCE, name, "seen", true, "Source hook invocations.", st.seen);
+		stat_add(l, SEC_SOURCE, name, "sampled", true,
+			 "Invocations that passed the filter and sampling.", st.sampled);
+		stat_add(l, SEC_SOURCE, name, "emitted", true, "Records written to the rings.",
+			 st.emitted);
+		stat_add(l, SEC_SOURCE, name, "dropped", true, "Records lost to full rings.",
+			 st.dropped);
+		stat_add(l, SEC_SOURCE, name, "errors", true, "Records lost for other reasons.",
+			 st.errors);
+		stat_add(l, SEC_SOURCE, name, "sample_period", false,
+			 "Sampling period set (1 in N; 0: the source's default).",
+			 d->src[i].period);
+	}
+
+	hot = hp_hotness_top(d->table, now_ns(), d->cand, d->opts->top);
+	for (size_t i = 0; i < hot; i++)
+		if (d->cand[i].page_node >= 0 && d->cand[i].page_node < HP_TOPO_MAX_NODES)
+			hot_on_node[d->cand[i].page_node]++;
+	for (int node = 0; node < HP_TOPO_MAX_NODES; node++) {
+		__u64 free_b, total_b;
+		char label[16];
+
+		if (!(d->topo.memory & (1ULL << node)))
+			continue;
+		snprintf(label, sizeof(label), "%d", node);
+		if (!hp_topology_node_memory(&d->topo, node, &free_b, &total_b)) {
+			stat_add(l, SEC_NODE, label, "memory_bytes", false, "MemTotal of the node.",
+				 total_b);
+			stat_add(l, SEC_NODE, label, "free_bytes", false, "MemFree of the node.",
+				 free_b);
+		}
+		stat_add(l, SEC_NODE, label, "top_tier", false,
+			 "1 when the node is in the top tier.",
+			 hp_topology_is_top_tier(&d->topo, node));
+		stat_add(l, SEC_NODE, label, "hot_pages", false,
+			 "Pages of the hot set (top=) on the node.", hot_on_node[node]);
+	}
+
+	stat_add(l, SEC_MODULE, "", "loaded", false, "1 when kmigrated.ko is loaded.",
+		 module_loaded());
+	for (size_t i = 0; i < sizeof(module_counters) / sizeof(module_counters[0]); i++) {
+		__u64 v;
+
+		if (read_module_u64(module_counters[i], &v))
+			stat_add(l, SEC_MODULE, "", module_counters[i], true,
+				 "kmigrated counter (" KMIGRATED_SYSFS ").", v);
+	}
+	{
+		__u64 v;
+
+		if (read_module_u64("queued", &v))
+			stat_add(l, SEC_MODULE, "", "queued", false,
+				 "Pages in kmigrated's queues now.", v);
+	}
+}
+
+static void stats_text(const struct stat_list *l, struct hp_ctl_out *out)
+{
+	const char *sec = NULL, *label = NULL;
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct stat_item *it = &l->item[i];
+
+		if (!sec || strcmp(sec, section_name[it->section]) != 0 ||
+		    strcmp(label, it->label) != 0) {
+			sec = section_name[it->section];
+			label = it->label;
+			hp_ctl_printf(out, "%s%s%s:\n", sec, label[0] ? " " : "", label);
+		}
+		hp_ctl_printf(out, "  %-28s %llu\n", it->key, (unsigned long long)it->value);
+	}
+}
+
+static void stats_json(const struct stat_list *l, struct hp_ctl_out *out)
+{
+	int sec = -1;
+	const char *label = NULL;
+	bool first_key = true;
+
+	hp_ctl_printf(out, "{");
+	for (size_t i = 0; i < l->n; i++) {
+		const struct stat_item *it = &l->item[i];
+		bool labelled = it->label[0] != '\0';
+
+		if ((int)it->section != sec) {
+			if (sec >= 0)
+				hp_ctl_printf(out, "%s}", label && label[0] ? "}" : "");
+			hp_ctl_printf(out, "%s\"%s\":{", sec >= 0 ? "," : "",
+				      section_json[it->section]);
+			sec = (int)it->section;
+			label = NULL;
+			first_key = true;
+		}
+		if (labelled && (!label || strcmp(label, it->label) != 0)) {
+			hp_ctl_printf(out, "%s\"%s\":{", label ? "}," : "", it->label);
+			label = it->label;
+			first_key = true;
+		}
+		hp_ctl_printf(out, "%s\"%s\":%llu", first_key ? "" : ",", it->key,
+			      (unsigned long long)it->value);
+		first_key = false;
+	}
+	if (sec >= 0)
+		hp_ctl_printf(out, "%s}", label && label[0] ? "}" : "");
+	hp_ctl_printf(out, "}\n");
+}
+
+/* A label value in the exposition format: \, " and newline escaped. */
+static void prom_label(struct hp_ctl_out *out, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\')
+			hp_ctl_printf(out, "\\\\");
+		else if (*v == '"')
+			hp_ctl_printf(out, "\\\"");
+		else if (*v == '\n')
+			hp_ctl_printf(out, "\\n");
+		else
+			hp_ctl_printf(out, "%c", *v);
+	}
+}
+
+static void metric_name(const struct stat_item *it, char *buf, size_t len)
+{
+	bool daemon = it->section == SEC_DAEMON;
+
+	snprintf(buf, len, "hotpage_%s%s%s%s", daemon ? "" : section_name[it->section],
+		 daemon ? "" : "_", it->metric_key ? it->metric_key : it->key,
+		 it->counter ? "_total" : "");
+}
+
+/* HELP text in the exposition format: \ and newline escaped. */
+static void prom_help(struct hp_ctl_out *out, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\')
+			hp_ctl_printf(out, "\\\\");
+		else if (*v == '\n')
+			hp_ctl_printf(out, "\\n");
+		else
+			hp_ctl_printf(out, "%c", *v);
+	}
+}
+
+static void metrics_text(struct daemon *d, const struct stat_list *l, struct hp_ctl_out *out)
+{
+	static const char *const label_key[SEC_NR] = { NULL, "source", "node", NULL };
+	bool done[STAT_ITEMS_MAX] = { false };
+
+	hp_ctl_printf(out, "# HELP hotpage_info hotpaged's promotion backend.\n"
+			   "# TYPE hotpage_info gauge\nhotpage_info{backend=\"");
+	prom_label(out, d->have_backend ? d->backend.name : "none");
+	hp_ctl_printf(out, "\"} 1\n");
+	/* All samples of one metric name together, after its HELP and TYPE. */
+	for (size_t i = 0; i < l->n; i++) {
+		char name[96], other[96];
+
+		if (done[i])
+			continue;
+		metric_name(&l->item[i], name, sizeof(name));
+		hp_ctl_printf(out, "# HELP %s ", name);
+		prom_help(out, l->item[i].help);
+		hp_ctl_printf(out, "\n# TYPE %s %s\n", name,
+			      l->item[i].counter ? "counter" : "gauge");
+		for (size_t j = i; j < l->n; j++) {
+			const struct stat_item *it = &l->item[j];
+
+			if (done[j])
+				continue;
+			metric_name(it, other, sizeof(other));
+			if (strcmp(name, other) != 0)
+				continue;
+			done[j] = true;
+			hp_ctl_printf(out, "%s", name);
+			if (it->metric_label_key) {
+				hp_ctl_printf(out, "{%s=\"", it->metric_label_key);
+				prom_label(out, it->metric_label);
+				hp_ctl_printf(out, "\"}");
+			} else if (label_key[it->section]) {
+				hp_ctl_printf(out, "{%s=\"", label_key[it->section]);
+				prom_label(out, it->label);
+				hp_ctl_printf(out, "\"}");
+			}
+			hp_ctl_printf(out, " %llu\n", (unsigned long long)it->value);
+		}
+	}
+}
+
+int hp_daemon_control_handle(void *ctx, int argc, const char *const *argv, struct hp_ctl_out *out)
+{
+	struct daemon *d = ctx;
+	const char *cmd = argv[0];
+	struct stat_list *l;
+
+	if (!strcmp(cmd, "status"))
+		return cmd_status(d, out);
+	if (!strcmp(cmd, "sources"))
+		return cmd_sources(d, out);
+	if (!strcmp(cmd, "attach"))
+		return cmd_attach(d, argc, argv, out);
+	if (!strcmp(cmd, "detach"))
+		return cmd_detach(d, argv[1], out);
+	if (!strcmp(cmd, "policy") && !strcmp(argv[1], "show"))
+		return policy_show(d, out);
+	if (!strcmp(cmd, "policy"))
+		return cmd_policy_set(d, argc, argv, out);
+	if (!strcmp(cmd, "top"))
+		return cmd_top(d, argc, argv, out);
+	if (strcmp(cmd, "stats") != 0 && strcmp(cmd, "metrics") != 0) {
+		hp_ctl_printf(out, "command %.64s is not served by this hotpaged", cmd);
+		return -EOPNOTSUPP;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	collect_stats(d, l);
+	if (!strcmp(cmd, "metrics"))
+		metrics_text(d, l, out);
+	else if (argc == 2)
+		stats_json(l, out);
+	else
+		stats_text(l, out);
+	free(l);
+	return 0;
+}

@@ -339,6 +339,11 @@ static int bind_socket(int fd, const char *path, bool *made_dir, char *err, size
 			return -EADDRINUSE;
 		}
 		unlink(path); /* left by a daemon that was killed */
+		/*
+		 * That daemon made the directory too, most likely; take it
+		 * over so that it goes at close (rmdir keeps a non-empty one).
+		 */
+		*made_dir = true;
 	}
 	/* Created 0600 from the start: no moment where others could connect. */
 	old = umask(0177);
@@ -424,9 +429,9 @@ void hp_ctl_server_close(struct hp_ctl_server *srv)
 		close(srv->listen_fd);
 	if (srv->path[0]) {
 		unlink(srv->path);
-		if (srv->made_dir) {
-			char *slash = strrchr(srv->path, '/');
+		char *slash = strrchr(srv->path, '/');
 
+		if (srv->made_dir && slash && slash != srv->path) {
 			*slash = '\0';
 			rmdir(srv->path); /* fails, harmlessly, when something else is in it */
 		}

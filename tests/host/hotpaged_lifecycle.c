@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "hp_test.h"
+#include "hotpage/control.h"
 #include "hotpage/hot_pages.h"
 
 #define CHILD_PAGES 256
@@ -173,6 +174,8 @@ int main(void)
 {
 	char path[PATH_MAX];
 	pid_t child, daemon;
+	char sock_dir[] = HP_CTL_SOCKET_DEFAULT;
+	bool had_sock_dir;
 	ino_t stale;
 	int n, status;
 
@@ -182,6 +185,7 @@ int main(void)
 		hp_skip("bpftool not installed");
 	hp_check(!exists(HP_HOT_PAGES_PIN), "%s exists before the test: another hotpaged?",
 		 HP_HOT_PAGES_PIN);
+	had_sock_dir = exists(dirname(sock_dir)); /* e.g. systemd's RuntimeDirectory */
 	child = start_toucher();
 
 	printf("run 1: hot set of tgid %d, then SIGTERM\n", (int)child);
@@ -206,6 +210,8 @@ int main(void)
 
 	kill(child, SIGKILL);
 	waitpid(child, &status, 0);
+	/* The restart took over the killed daemon's socket directory, and removed it. */
+	hp_check(had_sock_dir || !exists(sock_dir), "%s left behind after the restart", sock_dir);
 	printf("pass\n");
 	return 0;
 }

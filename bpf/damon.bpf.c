@@ -44,7 +44,8 @@ static __always_inline void record(__u32 target, __u64 start, __u64 end, __u32 n
 	/* The tracepoint runs in the kdamond thread: its id names the context. */
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct hp_damon_tgt_key key = { .kdamond_tid = tid, .target = target };
-	struct hp_source_stats *stats;
+	struct hp_source_cpu *state;
+	__u32 cpu;
 	struct hp_damon_kd *kd;
 	struct hp_event *ev;
 	void *ring;
@@ -61,10 +62,10 @@ static __always_inline void record(__u32 target, __u64 start, __u64 end, __u32 n
 			tgid = *tgidp;
 	}
 	/* No cgroup check: the kdamond's cgroup is not the monitored process's. */
-	stats = hp_event_begin(tgid, false);
-	if (!stats)
+	state = hp_event_begin(tgid, false, &cpu);
+	if (!state)
 		return;
-	ev = hp_event_reserve(stats, 0, &ring);
+	ev = hp_event_reserve(state, cpu, 0, &ring);
 	if (!ev)
 		return;
 	ev->flags = HP_EV_REGION | (paddr ? HP_EV_PHYS : 0);
@@ -78,7 +79,7 @@ static __always_inline void record(__u32 target, __u64 start, __u64 end, __u32 n
 	ev->nr_accesses = nr_accesses;
 	ev->age = age;
 	ev->target = target;
-	hp_event_submit(stats, ring, ev);
+	hp_event_submit(state, ring, ev);
 }
 
 /*

@@ -21,20 +21,21 @@ char LICENSE[] SEC("license") = "GPL";
 static __always_inline void record(__u64 address, unsigned long error_code)
 {
 	/* The fault runs in the faulting task: current is the process, its cgroup counts. */
-	struct hp_source_stats *stats;
+	struct hp_source_cpu *state;
+	__u32 cpu;
 	struct hp_event *ev;
 	__u64 pid_tgid;
 	void *ring;
 
-	stats = hp_event_begin_current(&pid_tgid);
-	if (!stats)
+	state = hp_event_begin_current(&pid_tgid, &cpu);
+	if (!state)
 		return;
-	ev = hp_event_reserve(stats, pid_tgid, &ring);
+	ev = hp_event_reserve(state, cpu, pid_tgid, &ring);
 	if (!ev)
 		return;
 	ev->addr = address;
 	ev->flags = hp_fault_flags(error_code);
-	hp_event_submit(stats, ring, ev);
+	hp_event_submit(state, ring, ev);
 }
 
 /*

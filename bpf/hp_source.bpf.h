@@ -45,21 +45,22 @@ struct {
 	__array(values, struct hp_ring);
 } hp_rings SEC(".maps");
 
-/* This source's counters (one entry, per CPU). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct hp_source_stats);
-} hp_stats SEC(".maps");
-
-/* This source's runtime configuration (one entry). */
+/*
+ * This source's per-CPU state (struct hp_source_cpu, key: CPU id):
+ * counters, sampling state, a copy of the configuration. A plain array
+ * indexed by CPU, not a BPF_MAP_TYPE_PERCPU_ARRAY: on 6.18 in a VM a
+ * per-CPU array's entry cost ~80 ns per run against ~30 for this one
+ * (measured on the fault hook). Mmapable so that userspace can rewrite the
+ * configuration words without touching the counters next to them; sized
+ * to the possible CPUs by userspace before load.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, HP_RINGS_MAX_CPUS);
 	__type(key, __u32);
-	__type(value, struct hp_source_config);
-} hp_config SEC(".maps");
+	__type(value, struct hp_source_cpu);
+} hp_cpu_state SEC(".maps");
 
 /* Processes in scope when filter_mode is HP_FILTER_TGIDS. */
 struct {
@@ -69,30 +70,24 @@ struct {
 	__type(value, __u8);
 } hp_filter_tgids SEC(".maps");
 
-static __always_inline struct hp_source_stats *hp_stats_get(void)
+/* This CPU's state; its id in *@cpu. */
+static __always_inline struct hp_source_cpu *hp_cpu_get(__u32 *cpu)
 {
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&hp_stats, &zero);
-}
-
-static __always_inline struct hp_source_config *hp_config_get(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&hp_config, &zero);
+	*cpu = bpf_get_smp_processor_id();
+	return bpf_map_lookup_elem(&hp_cpu_state, cpu);
 }
 
 /*
  * Cost. Most events are not emitted (a source samples one in
  * sample_period), so the path that ends in "not this one" decides the
- * source's cost: it calls no helper unless a filter needs one, reads no
- * clock, and touches two cache lines, this CPU's counters (seen and
- * countdown side by side) and the config. On a busy virtualised host each
+ * source's cost: it calls no helper but bpf_get_smp_processor_id()
+ * (inlined from 6.10 on x86) unless a filter needs one, reads no clock,
+ * and touches one cache line, this CPU's entry (counters, sampling
+ * state and configuration side by side). On a busy virtualised host each
  * cold line a program touches costs tens of nanoseconds, as much as a
- * helper call (measured on 6.18: the program runs at ~80 ns empty, one
- * per-CPU map write adds ~60, bpf_ktime_get_ns ~160). The emitting path
- * calls each helper once.
+ * helper call (measured on 6.18: the program runs at ~75 ns empty, one
+ * line of an array adds ~30, bpf_ktime_get_ns ~120, a ring buffer record
+ * ~150-250). The emitting path calls each helper once.
  */
 
 /*
@@ -122,50 +117,50 @@ static __always_inline bool hp_in_scope(const struct hp_source_config *cfg, __u3
  * a switch from an explicit period back to the default (0) takes effect
  * when the running countdown ends.
  */
-static __always_inline bool hp_sample(struct hp_source_stats *stats,
+static __always_inline bool hp_sample(struct hp_source_cpu *state,
 				      const struct hp_source_config *cfg)
 {
-	__u64 countdown = stats->countdown;
+	__u64 countdown = state->countdown;
 	__u32 period;
 
 	if (countdown) {
 		if (cfg->sample_period && countdown >= cfg->sample_period)
 			countdown = cfg->sample_period - 1;
 		if (countdown) {
-			stats->countdown = countdown - 1;
+			state->countdown = countdown - 1;
 			return false;
 		}
 	}
 	period = cfg->sample_period ? cfg->sample_period : default_sample_period;
-	stats->countdown = period > 1 ? period - 1 : 0;
+	state->countdown = period > 1 ? period - 1 : 0;
 	return true;
 }
 
-/* Count the event and apply scope and sampling to it; the stats when it passes. */
-static __always_inline struct hp_source_stats *
-hp_event_pass(struct hp_source_stats *stats, const struct hp_source_config *cfg, bool in_scope)
+/* Count the event and apply scope and sampling to it; the state when it passes. */
+static __always_inline struct hp_source_cpu *hp_event_pass(struct hp_source_cpu *state,
+							   bool in_scope)
 {
-	if (!in_scope || !hp_sample(stats, cfg))
+	if (!in_scope || !hp_sample(state, &state->config))
 		return NULL;
-	stats->sampled++;
-	return stats;
+	state->sampled++;
+	return state;
 }
 
 /*
  * For sources whose events name a process they did not run in (@tgid;
  * @cgroup_check as for hp_in_scope): count the event, apply scope and
- * sampling; returns the stats to pass to hp_event_reserve() when the event
- * is to be emitted, else NULL.
+ * sampling; returns this CPU's state to pass to hp_event_reserve() when
+ * the event is to be emitted, else NULL. *@cpu: this CPU's id.
  */
-static __always_inline struct hp_source_stats *hp_event_begin(__u32 tgid, bool cgroup_check)
+static __always_inline struct hp_source_cpu *hp_event_begin(__u32 tgid, bool cgroup_check,
+							    __u32 *cpu)
 {
-	struct hp_source_stats *stats = hp_stats_get();
-	struct hp_source_config *cfg = hp_config_get();
+	struct hp_source_cpu *state = hp_cpu_get(cpu);
 
-	if (!stats || !cfg)
+	if (!state)
 		return NULL;
-	stats->seen++;
-	return hp_event_pass(stats, cfg, hp_in_scope(cfg, tgid, cgroup_check));
+	state->seen++;
+	return hp_event_pass(state, hp_in_scope(&state->config, tgid, cgroup_check));
 }
 
 /*
@@ -173,45 +168,62 @@ static __always_inline struct hp_source_stats *hp_event_begin(__u32 tgid, bool c
  * pid_tgid is read only when a tgid filter needs it, and then handed back
  * in @pid_tgid for hp_event_reserve() (0 when not read).
  */
-static __always_inline struct hp_source_stats *hp_event_begin_current(__u64 *pid_tgid)
+static __always_inline struct hp_source_cpu *hp_event_begin_current(__u64 *pid_tgid, __u32 *cpu)
 {
-	struct hp_source_stats *stats = hp_stats_get();
-	struct hp_source_config *cfg = hp_config_get();
+	struct hp_source_cpu *state = hp_cpu_get(cpu);
 	bool in_scope = true;
 
 	*pid_tgid = 0;
-	if (!stats || !cfg)
+	if (!state)
 		return NULL;
-	stats->seen++;
-	if (cfg->filter_mode == HP_FILTER_TGIDS) {
+	state->seen++;
+	if (state->config.filter_mode == HP_FILTER_TGIDS) {
 		*pid_tgid = bpf_get_current_pid_tgid();
-		in_scope = hp_in_scope(cfg, *pid_tgid >> 32, true);
-	} else if (cfg->filter_mode != HP_FILTER_NONE) {
-		in_scope = hp_in_scope(cfg, 0, true);
+		in_scope = hp_in_scope(&state->config, *pid_tgid >> 32, true);
+	} else if (state->config.filter_mode != HP_FILTER_NONE) {
+		in_scope = hp_in_scope(&state->config, 0, true);
 	}
-	return hp_event_pass(stats, cfg, in_scope);
+	return hp_event_pass(state, in_scope);
 }
 
 /*
- * Reserve a record in this CPU's ring and fill the fields every source
- * sets; NULL (and counted) when the ring is missing or full. @pid_tgid:
- * the current task's bpf_get_current_pid_tgid(), or 0 to have it read
- * here. *@ring receives the ring for hp_event_submit().
+ * The record's time: CLOCK_MONOTONIC read once per tick per CPU, at the
+ * first record of the tick; later records of that tick reuse it, so a
+ * time lags the access by less than one tick (1-10 ms). Hotness is judged
+ * over windows of a second or more; and reading the clock costs ~120 ns in
+ * a VM whose clocksource is kvm-clock, against ~0 for jiffies.
  */
-static __always_inline struct hp_event *hp_event_reserve(struct hp_source_stats *stats,
+static __always_inline __u64 hp_event_clock(struct hp_source_cpu *state)
+{
+	__u64 jiffies = bpf_jiffies64();
+
+	if (jiffies != state->clock_jiffies) {
+		state->clock_jiffies = jiffies;
+		state->clock_ns = bpf_ktime_get_ns();
+	}
+	return state->clock_ns;
+}
+
+/*
+ * Reserve a record in this CPU's ring (@cpu, as hp_event_begin*() gave
+ * it) and fill the fields every source sets; NULL (and counted) when the
+ * ring is missing or full. @pid_tgid: the current task's
+ * bpf_get_current_pid_tgid(), or 0 to have it read here. *@ring receives
+ * the ring for hp_event_submit().
+ */
+static __always_inline struct hp_event *hp_event_reserve(struct hp_source_cpu *state, __u32 cpu,
 							 __u64 pid_tgid, void **ring)
 {
-	__u32 cpu = bpf_get_smp_processor_id();
 	struct hp_event *ev;
 
 	*ring = bpf_map_lookup_elem(&hp_rings, &cpu);
 	if (!*ring) {
-		stats->errors++;
+		state->errors++;
 		return NULL;
 	}
 	ev = bpf_ringbuf_reserve(*ring, sizeof(*ev), 0);
 	if (!ev) {
-		stats->dropped++;
+		state->dropped++;
 		return NULL;
 	}
 	if (!pid_tgid)
@@ -223,7 +235,7 @@ static __always_inline struct hp_event *hp_event_reserve(struct hp_source_stats 
 	ev->cpu_node = bpf_get_numa_node_id();
 	ev->tgid = pid_tgid >> 32;
 	ev->pid = (__u32)pid_tgid;
-	ev->ts_ns = bpf_ktime_get_ns();
+	ev->ts_ns = hp_event_clock(state);
 	ev->addr = 0;
 	ev->end = 0;
 	ev->pfn = HP_PFN_UNKNOWN;
@@ -236,26 +248,25 @@ static __always_inline struct hp_event *hp_event_reserve(struct hp_source_stats 
 }
 
 /*
- * Wake the consumer when a batch waits (HP_RING_WAKEUP_DIVISOR of the
- * ring), not per record. The kernel's default wakes whenever the consumer
- * has caught up, which at moderate rates is nearly every record: an
- * irq_work self-IPI and a remote wakeup each time, microseconds on a
- * virtualised host (measured: +100% on a fault loop at one event per
- * fault). Records below the mark wait for the consumer's poll timeout.
+ * Wake the consumer once per batch of records on this CPU, not per
+ * record: userspace sets hp_wakeup_mask before load (hp_source_prepare)
+ * to a power of two less one, about 1/16 of a ring. The kernel's default
+ * wakes whenever the consumer has caught up, which at moderate rates is
+ * nearly every record: an irq_work self-IPI and a remote wakeup each
+ * time, microseconds on a virtualised host (measured: +100% on a fault
+ * loop at one event per fault). Records between wakeups wait for the
+ * consumer's poll timeout. Counting, not asking the ring how full it is:
+ * two bpf_ringbuf_query() calls cost ~40 ns per record.
  */
-#define HP_RING_WAKEUP_DIVISOR 16
+const volatile __u64 hp_wakeup_mask = 63;
 
 /* Submit @ev, reserved by hp_event_reserve() in @ring. */
-static __always_inline void hp_event_submit(struct hp_source_stats *stats, void *ring,
+static __always_inline void hp_event_submit(struct hp_source_cpu *state, void *ring,
 					    struct hp_event *ev)
 {
-	__u64 flags = BPF_RB_NO_WAKEUP;
-
-	if (bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >=
-	    bpf_ringbuf_query(ring, BPF_RB_RING_SIZE) / HP_RING_WAKEUP_DIVISOR)
-		flags = BPF_RB_FORCE_WAKEUP;
-	bpf_ringbuf_submit(ev, flags);
-	stats->emitted++;
+	state->emitted++;
+	bpf_ringbuf_submit(ev, state->emitted & hp_wakeup_mask ? BPF_RB_NO_WAKEUP
+							       : BPF_RB_FORCE_WAKEUP);
 }
 
 #endif /* HOTPAGE_HP_SOURCE_BPF_H */

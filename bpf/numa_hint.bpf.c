@@ -103,7 +103,8 @@ static __always_inline __u32 fault_tgid(__u64 vma, bool *own_mm)
 /* One hint fault; @args holds the hooked function's first six arguments. */
 static __always_inline void record(const __u64 *args)
 {
-	struct hp_source_stats *stats;
+	struct hp_source_cpu *state;
+	__u32 cpu;
 	struct hp_event *ev;
 	void *ring;
 	__u64 vma = 0, vmf = 0, page;
@@ -118,10 +119,10 @@ static __always_inline void record(const __u64 *args)
 		vma = args[arg_vma];
 	}
 	tgid = fault_tgid(vma, &own_mm);
-	stats = hp_event_begin(tgid, own_mm);
-	if (!stats)
+	state = hp_event_begin(tgid, own_mm, &cpu);
+	if (!state)
 		return;
-	ev = hp_event_reserve(stats, 0, &ring);
+	ev = hp_event_reserve(state, cpu, 0, &ring);
 	if (!ev)
 		return;
 	page = arg_page < 6 ? args[arg_page] : 0;
@@ -135,7 +136,7 @@ static __always_inline void record(const __u64 *args)
 	ev->pfn = page ? page_to_pfn(page) : HP_PFN_UNKNOWN;
 	/* The caller's folio_nid() where the hook takes it, else from the PFN. */
 	ev->page_node = arg_nid < 6 ? (__s16)(int)args[arg_nid] : pfn_to_node(ev->pfn);
-	hp_event_submit(stats, ring, ev);
+	hp_event_submit(state, ring, ev);
 }
 
 SEC("fentry")

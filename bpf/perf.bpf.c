@@ -37,29 +37,30 @@ extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
 
 static __always_inline void record(__u64 addr, __u32 weight, __u16 flags)
 {
-	struct hp_source_stats *stats;
+	struct hp_source_cpu *state;
+	__u32 cpu;
 	struct hp_event *ev;
 	__u64 pid_tgid;
 	void *ring;
 
 	/* No data address, or a kernel one: not a user page. Seen, not sampled. */
 	if (!addr || addr >= HP_USER_ADDR_END) {
-		stats = hp_stats_get();
-		if (stats)
-			stats->seen++;
+		state = hp_cpu_get(&cpu);
+		if (state)
+			state->seen++;
 		return;
 	}
-	stats = hp_event_begin_current(&pid_tgid);
-	if (!stats)
+	state = hp_event_begin_current(&pid_tgid, &cpu);
+	if (!state)
 		return;
-	ev = hp_event_reserve(stats, pid_tgid, &ring);
+	ev = hp_event_reserve(state, cpu, pid_tgid, &ring);
 	if (!ev)
 		return;
 	ev->addr = addr;
 	ev->flags = flags;
 	if (weight)
 		ev->nr_accesses = weight;
-	hp_event_submit(stats, ring, ev);
+	hp_event_submit(state, ring, ev);
 }
 
 /* Return 0: the sample is not also written to a perf buffer (there is none). */

@@ -25,15 +25,16 @@ int hp_scan(struct bpf_raw_tracepoint_args *ctx)
 	__s32 nid = (__s32)ctx->args[1];
 	__u32 tgid = (__u32)ctx->args[2];
 	__u64 addr = ctx->args[3];
-	struct hp_source_stats *stats;
+	struct hp_source_cpu *state;
+	__u32 cpu;
 	struct hp_event *ev;
 	void *ring;
 
 	/* No cgroup check: the scanner thread's cgroup is not the process's. */
-	stats = hp_event_begin(tgid, false);
-	if (!stats)
+	state = hp_event_begin(tgid, false, &cpu);
+	if (!state)
 		return 0;
-	ev = hp_event_reserve(stats, 0, &ring);
+	ev = hp_event_reserve(state, cpu, 0, &ring);
 	if (!ev)
 		return 0;
 	ev->flags = HP_EV_READ; /* an accessed bit: a read or a write */
@@ -43,6 +44,6 @@ int hp_scan(struct bpf_raw_tracepoint_args *ctx)
 	ev->addr = addr;
 	ev->pfn = pfn;
 	ev->page_node = (__s16)nid;
-	hp_event_submit(stats, ring, ev);
+	hp_event_submit(state, ring, ev);
 	return 0;
 }

@@ -15,7 +15,7 @@
  *
  * Sampling: struct hp_source_opts.sample_period is the perf event's period
  * (1 sample in N events, done by the PMU or the perf core, before any BPF
- * runs); the BPF-level period of hp_config stays 1 unless changed at
+ * runs); the BPF-level period (hp_cpu_state) stays 1 unless changed at
  * runtime, where it thins the samples further.
  *
  * Parameters (struct hp_source_opts.param, "key=value,..."):

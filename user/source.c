@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <bpf/btf.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -32,16 +35,16 @@ const struct hp_source_ops *hp_source_find(const char *name)
 	return NULL;
 }
 
-void hp_source_stats_sum(const struct hp_source_stats *percpu, size_t ncpus,
+void hp_source_stats_sum(const struct hp_source_cpu *cpus, size_t ncpus,
 			 struct hp_source_stats *sum)
 {
 	memset(sum, 0, sizeof(*sum));
 	for (size_t cpu = 0; cpu < ncpus; cpu++) {
-		sum->seen += percpu[cpu].seen;
-		sum->sampled += percpu[cpu].sampled;
-		sum->emitted += percpu[cpu].emitted;
-		sum->dropped += percpu[cpu].dropped;
-		sum->errors += percpu[cpu].errors;
+		sum->seen += cpus[cpu].seen;
+		sum->sampled += cpus[cpu].sampled;
+		sum->emitted += cpus[cpu].emitted;
+		sum->dropped += cpus[cpu].dropped;
+		sum->errors += cpus[cpu].errors;
 	}
 	/* countdown is per-CPU sampling state: a sum of it means nothing. */
 }
@@ -51,42 +54,64 @@ static struct bpf_map *find_map(struct bpf_object *obj, const char *name)
 	return obj ? bpf_object__find_map_by_name(obj, name) : NULL;
 }
 
+/*
+ * Map the loaded hp_cpu_state (mmapable; one entry per possible CPU): the
+ * entries, their number in *@ncpus, the mapping's length in *@len.
+ */
+static struct hp_source_cpu *cpu_state_map(struct bpf_object *obj, int prot, size_t *ncpus,
+					   size_t *len)
+{
+	struct bpf_map *map = find_map(obj, "hp_cpu_state");
+	long page = sysconf(_SC_PAGESIZE);
+	void *mem;
+
+	if (!map || bpf_map__fd(map) < 0) {
+		errno = ENOENT;
+		return NULL;
+	}
+	*ncpus = bpf_map__max_entries(map);
+	*len = (*ncpus * sizeof(struct hp_source_cpu) + (size_t)page - 1) & ~((size_t)page - 1);
+	mem = mmap(NULL, *len, prot, MAP_SHARED, bpf_map__fd(map), 0);
+	return mem == MAP_FAILED ? NULL : mem;
+}
+
 int hp_source_read_stats(struct bpf_object *obj, struct hp_source_stats *sum)
 {
-	struct bpf_map *map = find_map(obj, "hp_stats");
-	int ncpus = libbpf_num_possible_cpus();
-	struct hp_source_stats *percpu;
-	__u32 zero = 0;
-	int ret = 0;
+	struct hp_source_cpu *cpus;
+	size_t ncpus, len;
 
 	memset(sum, 0, sizeof(*sum));
-	if (!map)
-		return -ENOENT;
-	if (ncpus <= 0)
-		return ncpus < 0 ? ncpus : -EINVAL;
-	percpu = calloc((size_t)ncpus, sizeof(*percpu));
-	if (!percpu)
-		return -ENOMEM;
-	if (bpf_map__lookup_elem(map, &zero, sizeof(zero), percpu, sizeof(*percpu) * (size_t)ncpus,
-				 0))
-		ret = -errno;
-	else
-		hp_source_stats_sum(percpu, (size_t)ncpus, sum);
-	free(percpu);
-	return ret;
+	cpus = cpu_state_map(obj, PROT_READ, &ncpus, &len);
+	if (!cpus)
+		return -errno;
+	hp_source_stats_sum(cpus, ncpus, sum);
+	munmap(cpus, len);
+	return 0;
 }
 
 int hp_source_write_config(struct bpf_object *obj, const struct hp_source_config *cfg)
 {
-	struct bpf_map *map = find_map(obj, "hp_config");
-	__u32 zero = 0;
+	struct hp_source_cpu *cpus;
+	size_t ncpus, len;
 
-	if (!map)
-		return -ENOENT;
 	if (cfg->filter_mode > HP_FILTER_CGROUP)
 		return -EINVAL;
-	if (bpf_map__update_elem(map, &zero, sizeof(zero), cfg, sizeof(*cfg), BPF_ANY))
+	cpus = cpu_state_map(obj, PROT_READ | PROT_WRITE, &ncpus, &len);
+	if (!cpus)
 		return -errno;
+	/*
+	 * Word by word, next to the counters the programs are incrementing:
+	 * a whole-entry update would overwrite them. The mode last, so that
+	 * it never applies to the old cgroup id.
+	 */
+	for (size_t cpu = 0; cpu < ncpus; cpu++) {
+		struct hp_source_config *dst = &cpus[cpu].config;
+
+		__atomic_store_n(&dst->cgroup_id, cfg->cgroup_id, __ATOMIC_RELAXED);
+		__atomic_store_n(&dst->sample_period, cfg->sample_period, __ATOMIC_RELAXED);
+		__atomic_store_n(&dst->filter_mode, cfg->filter_mode, __ATOMIC_RELEASE);
+	}
+	munmap(cpus, len);
 	return 0;
 }
 
@@ -192,6 +217,67 @@ int hp_source_apply_scope(struct bpf_object *obj, const struct hp_source_opts *o
 	return prune_tgids(tgids, opts);
 }
 
+static int set_initial_u64(struct bpf_map *map, const void *data, size_t size, size_t offset,
+			   __u64 value)
+{
+	char *copy = malloc(size);
+	int ret;
+
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, data, size);
+	memcpy(copy + offset, &value, sizeof(value));
+	ret = bpf_map__set_initial_value(map, copy, size);
+	free(copy);
+	return ret;
+}
+
+/* Before load: set the 64-bit global @name of @obj's .rodata. */
+static int set_rodata_u64(struct bpf_object *obj, const char *name, __u64 value)
+{
+	struct bpf_map *map = find_map(obj, ".rodata");
+	const struct btf *btf = bpf_object__btf(obj);
+	const struct btf_var_secinfo *var;
+	const struct btf_type *sec;
+	const void *data;
+	size_t size;
+	int id;
+
+	if (!map || !btf)
+		return -ENOENT;
+	id = btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC);
+	if (id < 0)
+		return -ENOENT;
+	sec = btf__type_by_id(btf, (__u32)id);
+	data = bpf_map__initial_value(map, &size);
+	if (!data)
+		return -ENOENT;
+	var = btf_var_secinfos(sec);
+	for (int i = 0; i < btf_vlen(sec); i++, var++) {
+		const struct btf_type *t = btf__type_by_id(btf, var->type);
+
+		if (strcmp(btf__name_by_offset(btf, t->name_off), name) != 0)
+			continue;
+		if (var->size != sizeof(value) || var->offset + var->size > size)
+			return -EINVAL;
+		return set_initial_u64(map, data, size, var->offset, value);
+	}
+	return -ENOENT;
+}
+
+/* Before load: one hp_cpu_state entry per possible CPU. */
+static int size_cpu_state(struct bpf_object *obj)
+{
+	struct bpf_map *map = find_map(obj, "hp_cpu_state");
+	int ncpus = libbpf_num_possible_cpus();
+
+	if (!map)
+		return -ENOENT;
+	if (ncpus <= 0)
+		return ncpus < 0 ? ncpus : -EINVAL;
+	return bpf_map__set_max_entries(map, (__u32)ncpus);
+}
+
 int hp_source_prepare(struct bpf_object *obj, struct hp_transport *transport)
 {
 	struct bpf_map *rings = find_map(obj, "hp_rings");
@@ -199,6 +285,13 @@ int hp_source_prepare(struct bpf_object *obj, struct hp_transport *transport)
 
 	if (!rings)
 		return -ENOENT;
+	ret = size_cpu_state(obj);
+	if (ret)
+		return ret;
+	ret = set_rodata_u64(obj, "hp_wakeup_mask",
+			     hp_ring_wakeup_mask(hp_transport_ring_bytes(transport)));
+	if (ret)
+		return ret;
 	ret = bpf_map__reuse_fd(rings, hp_transport_rings_fd(transport));
 	return ret < 0 ? ret : 0;
 }
@@ -209,11 +302,9 @@ int hp_source_load_skeleton(struct bpf_object_skeleton *skeleton, struct hp_tran
 	struct bpf_object *obj = *skeleton->obj;
 	int ret;
 
-	if (transport) {
-		ret = hp_source_prepare(obj, transport);
-		if (ret)
-			return ret;
-	}
+	ret = transport ? hp_source_prepare(obj, transport) : size_cpu_state(obj);
+	if (ret)
+		return ret;
 	ret = bpf_object__load_skeleton(skeleton);
 	if (ret)
 		return ret;

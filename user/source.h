@@ -60,8 +60,8 @@ extern const struct hp_source_ops *const hp_sources[];
 const struct hp_source_ops *hp_source_find(const char *name);
 
 /* Helpers on the maps every source object has (bpf/hp_source.bpf.h). */
-/* Sum @ncpus per-CPU counters into @sum (countdown, sampling state, left 0). */
-void hp_source_stats_sum(const struct hp_source_stats *percpu, size_t ncpus,
+/* Sum the counters of @ncpus CPUs' entries into @sum (countdown, sampling state, left 0). */
+void hp_source_stats_sum(const struct hp_source_cpu *cpus, size_t ncpus,
 			 struct hp_source_stats *sum);
 /* Is @opts's scope well-formed? 0, or -EINVAL / -E2BIG with the reason in @err. */
 int hp_source_opts_check(const struct hp_source_opts *opts, char *err, size_t err_len);
@@ -70,8 +70,9 @@ int hp_source_write_config(struct bpf_object *obj, const struct hp_source_config
 int hp_source_apply_scope(struct bpf_object *obj, const struct hp_source_opts *opts);
 /*
  * Before load: make @obj's hp_rings the transport's shared outer map
- * (bpf_map__reuse_fd). Each source sets its rodata (default_sample_period)
- * through its skeleton.
+ * (bpf_map__reuse_fd), size hp_cpu_state to the possible CPUs, and set
+ * the wakeup batch (hp_wakeup_mask) for the transport's ring size. Each
+ * source sets its own rodata (default_sample_period) through its skeleton.
  */
 int hp_source_prepare(struct bpf_object *obj, struct hp_transport *transport);
 

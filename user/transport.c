@@ -40,6 +40,17 @@ int hp_event_check(const void *data, size_t size)
 	return 0;
 }
 
+__u64 hp_ring_wakeup_mask(__u32 ring_bytes)
+{
+	/* Each record carries the ring's 8-byte header (BPF_RINGBUF_HDR_SZ). */
+	__u64 batch = (__u64)ring_bytes / (sizeof(struct hp_event) + 8) / 16;
+	__u64 pow2 = 1;
+
+	while (pow2 * 2 <= batch)
+		pow2 *= 2;
+	return pow2 - 1;
+}
+
 int hp_ring_bytes_valid(__u64 bytes, long page_size)
 {
 	if (page_size <= 0 || bytes < (__u64)page_size || bytes > (1ULL << 31))

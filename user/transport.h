@@ -29,7 +29,7 @@ struct hp_transport_opts {
 	void *ctx;
 };
 
-/* Counters of the consumer side (the producer side counts in each source's hp_stats). */
+/* Counters of the consumer side (the producer side counts in each source's hp_cpu_state). */
 struct hp_transport_stats {
 	__u64 events; /* valid records handed to on_event */
 	__u64 bad_size; /* records shorter than struct hp_event */
@@ -45,6 +45,13 @@ int hp_event_check(const void *data, size_t size);
 
 /* Is @bytes usable as a ring size (power of two, multiple of @page_size)? */
 int hp_ring_bytes_valid(__u64 bytes, long page_size);
+
+/*
+ * The producers' hp_wakeup_mask for rings of @ring_bytes: wake the
+ * consumer every 2^k records per CPU, 2^k the largest power of two at
+ * most 1/16 of a ring's records (mask 0, every record, for tiny rings).
+ */
+__u64 hp_ring_wakeup_mask(__u32 ring_bytes);
 
 /* Create the rings and the outer map. 0, or a negative errno with the reason in @err. */
 int hp_transport_new(const struct hp_transport_opts *opts, struct hp_transport **out, char *err,

@@ -50,7 +50,7 @@ struct hp_event {
 	__s16 cpu_node; /* that CPU's node, HP_NODE_UNKNOWN if unknown */
 	__u32 tgid; /* process; 0 for kernel or physical-address sources */
 	__u32 pid; /* thread */
-	__u64 ts_ns; /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) */
+	__u64 ts_ns; /* CLOCK_MONOTONIC; may lag by up to a tick (hp_event_clock) */
 	__u64 addr; /* virtual address accessed; DAMON: region start */
 	__u64 end; /* DAMON: region end (exclusive); 0 otherwise */
 	__u64 pfn; /* page frame number, HP_PFN_UNKNOWN if the source lacks it */
@@ -62,14 +62,13 @@ struct hp_event {
 };
 
 /*
- * Per-CPU counters of one source (value of its hp_stats per-CPU array,
- * one entry). Userspace sums over CPUs. seen >= sampled >= emitted, and
+ * Counters of one source, summed over CPUs by userspace
+ * (hp_source_read_stats). seen >= sampled >= emitted, and
  * sampled = emitted + dropped + errors.
  */
 struct hp_source_stats {
 	__u64 seen; /* hook invocations */
-	/* Next to seen: the unsampled events touch one cache line of this. */
-	__u64 countdown; /* sampling state: events left until the next sample */
+	__u64 countdown; /* sampling state (per CPU): left 0 in sums */
 	__u64 sampled; /* ... that passed the filter and the sampling period */
 	__u64 emitted; /* records submitted to a ring buffer */
 	__u64 dropped; /* records lost because the ring buffer was full */
@@ -83,14 +82,37 @@ enum hp_filter_mode {
 };
 
 /*
- * Runtime configuration of one source (value of its hp_config array, one
- * entry): userspace may rewrite it at any time. sample_period 0 means
- * "the load-time default" (rodata default_sample_period).
+ * Runtime configuration of one source: userspace may rewrite it at any
+ * time (hp_source_write_config copies it into every CPU's entry).
+ * sample_period 0 means "the load-time default" (rodata
+ * default_sample_period).
  */
 struct hp_source_config {
 	__u32 sample_period; /* emit one event in sample_period; 1 = all */
 	__u32 filter_mode; /* enum hp_filter_mode */
 	__u64 cgroup_id; /* HP_FILTER_CGROUP */
+};
+
+/*
+ * One CPU's entry (key: CPU id) of a source's hp_cpu_state map: all that
+ * the source's runs on that CPU read and write. An event that is not
+ * sampled touches only the first 64 bytes (the map's values start on a
+ * page: one cache line); 128 bytes per CPU so that no two CPUs share a
+ * line. The configuration is copied into each CPU's entry, not read from
+ * a map of its own, to save that line on every run.
+ */
+struct hp_source_cpu {
+	__u64 seen;
+	__u64 countdown;
+	struct hp_source_config config; /* written by userspace only */
+	__u64 clock_jiffies; /* jiffies when clock_ns was read */
+	__u64 clock_ns; /* bpf_ktime_get_ns() at the first record of that tick */
+	__u64 sampled;
+	__u64 emitted;
+	/* Second line: only on the rare paths. */
+	__u64 dropped;
+	__u64 errors;
+	__u64 reserved[6];
 };
 
 /* Capacity of hp_filter_tgids. */

@@ -20,17 +20,18 @@ struct hp_flood_args {
 
 static long emit_one(__u32 index, void *ctx)
 {
-	struct hp_source_stats *stats = hp_event_begin(0, false);
+	__u32 cpu;
+	struct hp_source_cpu *state = hp_event_begin(0, false, &cpu);
 	struct hp_event *ev;
 	void *ring;
 
-	if (!stats)
+	if (!state)
 		return 0;
-	ev = hp_event_reserve(stats, 0, &ring);
+	ev = hp_event_reserve(state, cpu, 0, &ring);
 	if (!ev)
 		return 0;
 	ev->addr = (__u64)index << 12;
-	hp_event_submit(stats, ring, ev);
+	hp_event_submit(state, ring, ev);
 	return 0;
 }
 

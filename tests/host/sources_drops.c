@@ -26,7 +26,7 @@ static void read_both(struct hp_source_instance *fault, struct hp_source_instanc
 
 	if (!ret)
 		ret = hp_source_read_stats(hp_source_perf.object(perf), &out->perf);
-	hp_check(!ret, "reading hp_stats: %s", strerror(-ret));
+	hp_check(!ret, "reading hp_cpu_state: %s", strerror(-ret));
 }
 
 static void check_invariant(const char *name, const struct hp_source_stats *s)

@@ -9,9 +9,9 @@
  *            event of another process, sampled = emitted + dropped +
  *            errors, nothing dropped, every emitted record delivered
  *   round 2  period 8, changed at runtime without reloading (fault: the
- *            hp_config map; perf: the perf event's period by ioctl):
+ *            hp_cpu_state; perf: the perf event's period by ioctl):
  *            LIVE_PAGES / 8 events in the mapping, within TOLERANCE_PCT
- *   round 3  period 4 through hp_config (for perf on top of an event
+ *   round 3  period 4 through hp_cpu_state (for perf on top of an event
  *            period of 1 again): LIVE_PAGES / 4, same tolerance
  *
  * The tolerance: sampling is a deterministic 1-in-N countdown per CPU, so
@@ -61,7 +61,7 @@ static inline int live_start_perf(struct hp_transport *transport, const struct h
 	return hp_perf_source_start(transport, opts, &params, out, err, err_len);
 }
 
-/* The BPF-level period, in hp_config, keeping the scope. */
+/* The BPF-level period, in hp_cpu_state, keeping the scope. */
 static inline int live_config_period(struct hp_source_instance *src,
 				     const struct hp_source_ops *ops,
 				     const struct hp_source_opts *opts, __u32 period)
@@ -107,13 +107,13 @@ static inline struct live_round live_round(const struct live_source *s,
 	hp_drain(transport);
 	hp_collector_reset(events);
 	ret = hp_source_read_stats(s->ops->object(src), &before);
-	hp_check(!ret, "%s: reading hp_stats: %s", s->name, strerror(-ret));
+	hp_check(!ret, "%s: reading hp_cpu_state: %s", s->name, strerror(-ret));
 	hp_child_go(child);
 	hp_fault_pages_here(LIVE_PARENT_PAGES);
 	base = hp_child_wait(child);
 	hp_drain(transport);
 	ret = hp_source_read_stats(s->ops->object(src), &after);
-	hp_check(!ret, "%s: reading hp_stats: %s", s->name, strerror(-ret));
+	hp_check(!ret, "%s: reading hp_cpu_state: %s", s->name, strerror(-ret));
 
 	t = hp_tally_events(events, s->id, child, base);
 	r.inside = t.inside;
@@ -211,14 +211,14 @@ static inline int live_source_check(const struct live_source *s)
 	r = live_round(s, transport, src, &child, &events);
 	live_check_rate(s, &r, 8);
 
-	printf(" round 3: period 4 in hp_config\n");
+	printf(" round 3: period 4 in hp_cpu_state\n");
 	if (s->id == HP_SRC_PERF) {
 		ret = hp_perf_source_set_period(src, 1);
 		hp_check(!ret, "%s: setting the event's period back to 1: %s", s->name,
 			 strerror(-ret));
 	}
 	ret = live_config_period(src, s->ops, &opts, 4);
-	hp_check(!ret, "%s: writing hp_config: %s", s->name, strerror(-ret));
+	hp_check(!ret, "%s: writing hp_cpu_state: %s", s->name, strerror(-ret));
 	r = live_round(s, transport, src, &child, &events);
 	live_check_rate(s, &r, 4);
 

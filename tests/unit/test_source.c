@@ -44,7 +44,7 @@ static void test_registry_order(void **state)
 
 static void test_stats_sum(void **state)
 {
-	struct hp_source_stats percpu[3] = {
+	struct hp_source_cpu percpu[3] = {
 		{ .seen = 10,
 		  .sampled = 5,
 		  .emitted = 3,
@@ -75,7 +75,7 @@ static void test_stats_sum(void **state)
 
 static void test_stats_sum_large(void **state)
 {
-	struct hp_source_stats percpu[2] = { { .seen = 1ULL << 62 }, { .seen = 1ULL << 62 } };
+	struct hp_source_cpu percpu[2] = { { .seen = 1ULL << 62 }, { .seen = 1ULL << 62 } };
 	struct hp_source_stats sum;
 
 	(void)state;

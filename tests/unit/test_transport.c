@@ -21,6 +21,9 @@ static void test_record_layout(void **state)
 	assert_int_equal(offsetof(struct hp_event, page_node), 48);
 	assert_int_equal(offsetof(struct hp_event, target), 60);
 	assert_int_equal(sizeof(struct hp_source_stats), 48);
+	/* The hot half of an entry is one cache line; entries 128 bytes apart. */
+	assert_int_equal(offsetof(struct hp_source_cpu, dropped), 64);
+	assert_int_equal(sizeof(struct hp_source_cpu), 128);
 	assert_int_equal(sizeof(struct hp_source_config), 16);
 }
 
@@ -75,6 +78,20 @@ static void test_ring_bytes(void **state)
 	assert_false(hp_ring_bytes_valid(4096, 0));
 }
 
+static void test_wakeup_mask(void **state)
+{
+	(void)state;
+	/* 1 MiB: 14563 records of 72 bytes, 1/16 is 910: every 512. */
+	assert_int_equal(hp_ring_wakeup_mask(1 << 20), 511);
+	/* 4 KiB: 56 records, 1/16 is 3: every 2. */
+	assert_int_equal(hp_ring_wakeup_mask(4096), 1);
+	/* Under 16 records: every record. */
+	assert_int_equal(hp_ring_wakeup_mask(1024), 0);
+	assert_int_equal(hp_ring_wakeup_mask(0), 0);
+	/* 2 GiB: 29826161 records, 1/16 is 1864135: every 2^20. */
+	assert_int_equal(hp_ring_wakeup_mask(1U << 31), (1 << 20) - 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -83,6 +100,7 @@ int main(void)
 		cmocka_unit_test(test_event_check_rejects_short),
 		cmocka_unit_test(test_event_check_rejects_other_versions),
 		cmocka_unit_test(test_ring_bytes),
+		cmocka_unit_test(test_wakeup_mask),
 	};
 
 	return cmocka_run_group_tests_name("transport", tests, NULL, NULL);

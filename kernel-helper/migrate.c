@@ -36,6 +36,7 @@
 #include <linux/vmstat.h>
 
 #include "internal.h"
+#include "trace.h"
 
 /* -------------------------------------------------------- rate limit */
 
@@ -186,17 +187,34 @@ gone:
 	return 0;
 }
 
-static void kmig_migrate_list(struct kmig_node *kn, struct list_head *list, unsigned int nr_pages,
-			      int target)
+/* The time for the batch tracepoint, 0 when nobody listens. */
+static u64 kmig_batch_clock(u64 t0)
+{
+	return t0 ? ktime_get_ns() : 0;
+}
+
+/*
+ * Migrates @list (@nr requests, @nr_pages pages); @t0: when isolation
+ * began, 0 when the batch is not traced.
+ */
+static void kmig_migrate_list(struct kmig_node *kn, struct list_head *list, unsigned int nr,
+			      unsigned int nr_pages, int target, u64 t0)
 {
 	unsigned int succeeded = 0;
+	u64 t1, t2, t3;
 
 	if (list_empty(list))
 		return;
+	t1 = kmig_batch_clock(t0);
 	kmig_sym.migrate_pages(list, kmig_alloc_dst, NULL, target, MIGRATE_ASYNC,
 			       MR_NUMA_MISPLACED, &succeeded);
+	t2 = kmig_batch_clock(t0);
 	if (!list_empty(list))
 		kmig_sym.putback_movable_pages(list);
+	t3 = kmig_batch_clock(t0);
+	if (t0)
+		trace_kmigrated_migrate_batch(kn->nid, target, nr, nr_pages, succeeded, t1 - t0,
+					      t2 - t1, t3 - t2);
 	kmig_count(kn, KMIGRATED_STAT_BATCHES, 1);
 	kmig_count(kn, KMIGRATED_STAT_MIGRATED, succeeded);
 	kmig_count(kn, KMIGRATED_STAT_BYTES, (u64)succeeded << PAGE_SHIFT);
@@ -217,6 +235,7 @@ void kmig_migrate_pfns(struct kmig_node *kn, struct kmigrated_req *reqs, unsigne
 	unsigned int start = 0, end, i, nr_pages;
 	LIST_HEAD(list);
 	int target;
+	u64 t0;
 
 	while (start < nr) {
 		/* Gather reqs[start, end): the requests for one target. */
@@ -232,12 +251,13 @@ void kmig_migrate_pfns(struct kmig_node *kn, struct kmigrated_req *reqs, unsigne
 			return;
 		}
 		nr_pages = 0;
+		t0 = trace_kmigrated_migrate_batch_enabled() ? ktime_get_ns() : 0;
 		for (i = start; i < end; i++)
 			nr_pages += kmig_take_pfn(kn, reqs[i].pfn, target, &list);
 		/* Large folios cost more than the one page charged for them. */
 		if (nr_pages > end - start)
 			kmig_rate_charge((u64)(nr_pages - (end - start)) << PAGE_SHIFT);
-		kmig_migrate_list(kn, &list, nr_pages, target);
+		kmig_migrate_list(kn, &list, end - start, nr_pages, target, t0);
 		start = end;
 	}
 }

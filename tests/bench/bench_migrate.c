@@ -10,7 +10,20 @@
  *   batched       move_pages(2), calls of 512 pages
  *
  * in the same boot, while two threads of this process spin on both vCPUs,
- * so that unmapping a page needs a TLB shootdown on the other CPU. Prints
+ * so that unmapping a page needs a TLB shootdown on the other CPU.
+ *
+ * Each run does the three ways one after the other, the order rotated from
+ * run to run (kmigrated first, then move_pages first, then batched first),
+ * and the figures are medians over the runs; the ratio kmigrated /
+ * move_pages is the median of each run's own ratio, the two ways measured
+ * seconds apart. Under TCG a way's speed depends on how much of the host's
+ * CPUs the guest's vCPUs get while it runs, far more on kernels that flush
+ * the TLB page by page (6.1: every page waits until the other vCPU has
+ * taken the shootdown IPI, so both must be on a host CPU at once), and one
+ * run of each way can be off by a factor of ten when something else keeps
+ * the host busy for a while: the spread (fastest / slowest run of a way,
+ * the largest of the three) is printed and written, "noisy" when above 1.5.
+ * Prints
  * pages/s, the ratio kmigrated / move_pages, and TLB shootdown interrupts
  * (the TLB line of /proc/interrupts, all CPUs) per migrated page; with
  * --out FILE writes them as JSON. For each way it also prints where the
@@ -22,6 +35,7 @@
  *   bench_migrate [--out FILE] [--mib N] [--runs N]
  */
 #include <dirent.h>
+#include <math.h>
 #include <pthread.h>
 #include <sched.h>
 
@@ -279,14 +293,28 @@ static struct result median(struct result *rs, int n)
 	return m;
 }
 
+/* Fastest over slowest run of a way. */
+static double spread_of(const struct result *rs, int n)
+{
+	double lo = rs[0].pages_per_s, hi = rs[0].pages_per_s;
+	int i;
+
+	for (i = 1; i < n; i++) {
+		lo = fmin(lo, rs[i].pages_per_s);
+		hi = fmax(hi, rs[i].pages_per_s);
+	}
+	return lo > 0 ? hi / lo : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct result km[16], mp[16], mb[16], k, m, b;
+	double ratios[16], ratio, spread;
 	const char *out = NULL, *kernel = getenv("HOTPAGE_VM_KERNEL");
 	struct kmigrated_enqueue *skel;
 	pthread_t thr[2];
 	size_t mib = 256;
-	int i, runs = 1;
+	int i, j, runs = 1;
 	char numab[16];
 	FILE *f;
 
@@ -319,9 +347,21 @@ int main(int argc, char **argv)
 	printf("%zu MiB (%zu base pages) node 1 -> node 0, two threads spinning on CPUs 0 and 1, %d runs, NUMA balancing off (was %s)\n",
 	       mib, npages, runs, numab);
 	for (i = 0; i < runs; i++) {
-		run_kmigrated(skel, &km[i]);
-		run_move_pages(npages, &mp[i]);
-		run_move_pages(MOVE_BATCH, &mb[i]);
+		for (j = 0; j < 3; j++) {
+			switch ((i + j) % 3) {
+			case 0:
+				run_kmigrated(skel, &km[i]);
+				break;
+			case 1:
+				run_move_pages(npages, &mp[i]);
+				break;
+			default:
+				run_move_pages(MOVE_BATCH, &mb[i]);
+				break;
+			}
+		}
+		ratios[i] = km[i].pages_per_s / mp[i].pages_per_s;
+		printf("run %d: ratio kmigrated/move_pages %.2f\n", i + 1, ratios[i]);
 	}
 	spin_stop = 1;
 	for (i = 0; i < 2; i++)
@@ -329,9 +369,14 @@ int main(int argc, char **argv)
 	k = median(km, runs);
 	m = median(mp, runs);
 	b = median(mb, runs);
+	qsort(ratios, (size_t)runs, sizeof(double), cmp_double);
+	ratio = ratios[runs / 2];
+	spread = fmax(fmax(spread_of(km, runs), spread_of(mp, runs)), spread_of(mb, runs));
 	printf("median: kmigrated %.0f pages/s (%.4f TLB/page), move_pages %.0f pages/s (%.4f), batched %.0f pages/s (%.4f); ratio kmigrated/move_pages %.2f\n",
 	       k.pages_per_s, k.tlb_per_page, m.pages_per_s, m.tlb_per_page, b.pages_per_s,
-	       b.tlb_per_page, k.pages_per_s / m.pages_per_s);
+	       b.tlb_per_page, ratio);
+	printf("spread (fastest / slowest run of a way): %.2f%s\n", spread,
+	       spread > 1.5 ? ": noisy, the host was busy during some runs" : "");
 	if (out) {
 		f = fopen(out, "w");
 		hp_check(f, "open %s: %s", out, strerror(errno));
@@ -342,12 +387,13 @@ int main(int argc, char **argv)
 			"  \"tlb_ipis_per_page\": %.4f,\n  \"move_pages_tlb_ipis_per_page\": %.4f,\n"
 			"  \"move_pages_batched_tlb_ipis_per_page\": %.4f,\n"
 			"  \"kmigrated_cpu_us_per_page\": %.2f,\n  \"move_pages_cpu_us_per_page\": %.2f,\n"
-			"  \"move_pages_batched_cpu_us_per_page\": %.2f\n}\n",
+			"  \"move_pages_batched_cpu_us_per_page\": %.2f,\n"
+			"  \"spread\": %.2f,\n  \"noisy\": %s\n}\n",
 			kernel ? kernel : "",
 			getenv("HOTPAGE_VM_RELEASE") ? getenv("HOTPAGE_VM_RELEASE") : "", npages,
-			runs, k.pages_per_s, m.pages_per_s, b.pages_per_s,
-			k.pages_per_s / m.pages_per_s, k.tlb_per_page, m.tlb_per_page,
-			b.tlb_per_page, k.cpu_us_per_page, m.cpu_us_per_page, b.cpu_us_per_page);
+			runs, k.pages_per_s, m.pages_per_s, b.pages_per_s, ratio, k.tlb_per_page,
+			m.tlb_per_page, b.tlb_per_page, k.cpu_us_per_page, m.cpu_us_per_page,
+			b.cpu_us_per_page, spread, spread > 1.5 ? "true" : "false");
 		fclose(f);
 		printf("wrote %s\n", out);
 	}

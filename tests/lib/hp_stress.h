@@ -345,6 +345,15 @@ static inline void hps_count_nodes(pid_t pid, uintptr_t addr, size_t npages, int
 	free(status);
 }
 
+/* hotpaged's "scope=tgids:PID,PID..." for writers @w[0..@nw) into @buf. */
+static inline void hps_scope_tgids(char *buf, size_t size, const struct hps_writer *w, int nw)
+{
+	int n = snprintf(buf, size, "scope=tgids:");
+
+	for (int i = 0; i < nw && n > 0 && (size_t)n < size; i++)
+		n += snprintf(buf + n, size - (size_t)n, "%s%d", i ? "," : "", (int)w[i].pid);
+}
+
 /* Stops a writer: its final check, exit status, bad pages. */
 static inline void hps_writer_finish(struct hps_writer *w, long long *passes, long long *bad)
 {

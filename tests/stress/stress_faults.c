@@ -69,11 +69,8 @@ static long long nr_kdamonds(void)
 static void start_daemon(struct hps_daemon *d, const char *tag, const struct hps_writer *w, int nw)
 {
 	char scope[128];
-	int n = snprintf(scope, sizeof(scope), "scope=tgids:");
 
-	for (int i = 0; i < nw; i++)
-		n += snprintf(scope + n, sizeof(scope) - (size_t)n, "%s%d", i ? "," : "",
-			      (int)w[i].pid);
+	hps_scope_tgids(scope, sizeof(scope), w, nw);
 	{
 		const char *args[] = { "-s", sources,
 				       "-p", "period=1",

@@ -48,7 +48,7 @@ int main(void)
 	long long promoted0, promoted1, passes = 0, bad = 0;
 	size_t on = 0, nhot = 0, on_during;
 	double t0, t_fuzz;
-	int kmsg, problems = 0, st, n;
+	int kmsg, problems = 0, st;
 	pid_t fz;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -67,10 +67,7 @@ int main(void)
 	kmt_stats(-1, s0);
 	for (int i = 0; i < WRITERS; i++)
 		hps_writer_start(&w[i], WRITER_PAGES, 500u + (unsigned int)i, 1, HOT_DIV);
-	n = snprintf(scope, sizeof(scope), "scope=tgids:");
-	for (int i = 0; i < WRITERS; i++)
-		n += snprintf(scope + n, sizeof(scope) - (size_t)n, "%s%d", i ? "," : "",
-			      (int)w[i].pid);
+	hps_scope_tgids(scope, sizeof(scope), w, WRITERS);
 	{
 		const char *args[] = { "-s", "scan",
 				       "-p", "backend=kmigrated",

@@ -29,14 +29,11 @@ static void run(const char *backend)
 	size_t hot_on = 0, nhot = 0, cold_on = 0, ncold = 0;
 	long long migrated0, passes0 = 0, passes = 0, bad = 0, gens = 0, moved_k0;
 	double t0;
-	int kmsg = kmt_kmsg_open(), problems = 0, n;
+	int kmsg = kmt_kmsg_open(), problems = 0;
 
 	for (int i = 0; i < WRITERS; i++)
 		hps_writer_start(&w[i], WRITER_PAGES, 1000u * (unsigned int)i + 7, 1, HOT_DIV);
-	n = snprintf(scope, sizeof(scope), "scope=tgids:");
-	for (int i = 0; i < WRITERS; i++)
-		n += snprintf(scope + n, sizeof(scope) - (size_t)n, "%s%d", i ? "," : "",
-			      (int)w[i].pid);
+	hps_scope_tgids(scope, sizeof(scope), w, WRITERS);
 	snprintf(be, sizeof(be), "backend=%s", backend);
 	for (int i = 0; i < WRITERS; i++)
 		passes0 += w[i].sh->passes;

@@ -35,7 +35,7 @@ BPF_SRCS      := $(wildcard bpf/*.bpf.c tests/bpf/*.bpf.c)
 BPF_OBJS      := $(addprefix $(OUTPUT)/bpf/,$(notdir $(BPF_SRCS:.bpf.c=.bpf.o)))
 SKELS         := $(addprefix $(OUTPUT)/skel/,$(notdir $(BPF_SRCS:.bpf.c=.skel.h)))
 BPF_INCLUDES  := -Iinclude -Iinclude/arch/$(ARCH)
-BPF_CFLAGS    := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+BPF_CFLAGS    := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 		 $(BPF_INCLUDES) -idirafter /usr/include -idirafter /usr/include/$(shell uname -m)-linux-gnu
 
 # Userspace: user/<prog>.c for each program in PROGRAMS; every other

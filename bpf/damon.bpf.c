@@ -48,7 +48,7 @@ static __always_inline void record(__u32 target, __u64 start, __u64 end, __u32 n
 	__u32 cpu;
 	struct hp_damon_kd *kd;
 	struct hp_event *ev;
-	void *ring;
+	__u64 stage;
 	__u32 *tgidp, tgid = 0;
 	bool paddr;
 
@@ -65,7 +65,7 @@ static __always_inline void record(__u32 target, __u64 start, __u64 end, __u32 n
 	state = hp_event_begin(tgid, false, &cpu);
 	if (!state)
 		return;
-	ev = hp_event_reserve(state, cpu, 0, &ring);
+	ev = hp_event_reserve(state, cpu, 0, &stage);
 	if (!ev)
 		return;
 	ev->flags = HP_EV_REGION | (paddr ? HP_EV_PHYS : 0);
@@ -79,7 +79,7 @@ static __always_inline void record(__u32 target, __u64 start, __u64 end, __u32 n
 	ev->nr_accesses = nr_accesses;
 	ev->age = age;
 	ev->target = target;
-	hp_event_submit(state, ring, ev);
+	hp_event_submit(state, cpu, ev, stage);
 }
 
 /*

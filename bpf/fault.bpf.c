@@ -25,17 +25,17 @@ static __always_inline void record(__u64 address, unsigned long error_code)
 	__u32 cpu;
 	struct hp_event *ev;
 	__u64 pid_tgid;
-	void *ring;
+	__u64 stage;
 
 	state = hp_event_begin_current(&pid_tgid, &cpu);
 	if (!state)
 		return;
-	ev = hp_event_reserve(state, cpu, pid_tgid, &ring);
+	ev = hp_event_reserve(state, cpu, pid_tgid, &stage);
 	if (!ev)
 		return;
 	ev->addr = address;
 	ev->flags = hp_fault_flags(error_code);
-	hp_event_submit(state, ring, ev);
+	hp_event_submit(state, cpu, ev, stage);
 }
 
 /*

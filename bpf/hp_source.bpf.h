@@ -205,27 +205,42 @@ static __always_inline __u64 hp_event_clock(struct hp_source_cpu *state)
 }
 
 /*
- * Reserve a record in this CPU's ring (@cpu, as hp_event_begin*() gave
- * it) and fill the fields every source sets; NULL (and counted) when the
- * ring is missing or full. @pid_tgid: the current task's
- * bpf_get_current_pid_tgid(), or 0 to have it read here. *@ring receives
- * the ring for hp_event_submit().
+ * Staging. A ring buffer record costs 150-250 ns on a virtualised host
+ * whatever its size (reservation lock, header, the consumer's cache lines
+ * changing hands), as much as the rest of a sampled run. So a CPU writes
+ * its records into its own entry (hp_source_cpu.staged, lines no other
+ * CPU touches) and sends HP_STAGE_RECORDS of them to its ring as one
+ * record: one ring operation per 16 records. A CPU that stops producing
+ * would strand its last records; userspace takes those from the stage
+ * (user/transport.c), and the compare-and-exchange on hp_source_cpu.stage
+ * decides who owns them (see include/hotpage/event.h).
+ *
+ * One producer per entry: the programs of one object never nest on a
+ * CPU (tp_btf and fentry programs skip a run while their own is active
+ * there, kprobe, tracepoint and perf_event programs while any is), and a
+ * program stays on its CPU while it runs.
+ */
+
+/*
+ * The slot of the next record in this CPU's stage (@cpu, as
+ * hp_event_begin*() gave it), with the fields every source sets filled
+ * in; NULL (and counted) if the stage is corrupt. @pid_tgid: the current
+ * task's bpf_get_current_pid_tgid(), or 0 to have it read here. *@stage
+ * receives the stage word for hp_event_submit().
  */
 static __always_inline struct hp_event *hp_event_reserve(struct hp_source_cpu *state, __u32 cpu,
-							 __u64 pid_tgid, void **ring)
+							 __u64 pid_tgid, __u64 *stage)
 {
 	struct hp_event *ev;
+	__u32 n;
 
-	*ring = bpf_map_lookup_elem(&hp_rings, &cpu);
-	if (!*ring) {
+	*stage = *(volatile __u64 *)&state->stage;
+	n = HP_STAGE_COUNT(*stage);
+	if (n >= HP_STAGE_RECORDS) {
 		state->errors++;
 		return NULL;
 	}
-	ev = bpf_ringbuf_reserve(*ring, sizeof(*ev), 0);
-	if (!ev) {
-		state->dropped++;
-		return NULL;
-	}
+	ev = &state->staged[n];
 	if (!pid_tgid)
 		pid_tgid = bpf_get_current_pid_tgid();
 	ev->version = HP_EVENT_VERSION;
@@ -250,23 +265,61 @@ static __always_inline struct hp_event *hp_event_reserve(struct hp_source_cpu *s
 /*
  * Wake the consumer once per batch of records on this CPU, not per
  * record: userspace sets hp_wakeup_mask before load (hp_source_prepare)
- * to a power of two less one, about 1/16 of a ring. The kernel's default
- * wakes whenever the consumer has caught up, which at moderate rates is
- * nearly every record: an irq_work self-IPI and a remote wakeup each
- * time, microseconds on a virtualised host (measured: +100% on a fault
- * loop at one event per fault). Records between wakeups wait for the
- * consumer's poll timeout. Counting, not asking the ring how full it is:
- * two bpf_ringbuf_query() calls cost ~40 ns per record.
+ * to a power of two less one, in stages, about 1/16 of a ring. The
+ * kernel's default wakes whenever the consumer has caught up, which at
+ * moderate rates is nearly every record: an irq_work self-IPI and a
+ * remote wakeup each time, microseconds on a virtualised host (measured:
+ * +100% on a fault loop at one event per fault). Records between wakeups
+ * wait for the consumer's poll timeout. Counting, not asking the ring how
+ * full it is: two bpf_ringbuf_query() calls cost ~40 ns.
  */
-const volatile __u64 hp_wakeup_mask = 63;
+const volatile __u64 hp_wakeup_mask = 3;
 
-/* Submit @ev, reserved by hp_event_reserve() in @ring. */
-static __always_inline void hp_event_submit(struct hp_source_cpu *state, void *ring,
-					    struct hp_event *ev)
+/* Send this CPU's full stage, which the caller owns, to its ring. */
+static __always_inline void hp_stage_send(struct hp_source_cpu *state, __u32 cpu)
 {
-	state->emitted++;
-	bpf_ringbuf_submit(ev, state->emitted & hp_wakeup_mask ? BPF_RB_NO_WAKEUP
-							       : BPF_RB_FORCE_WAKEUP);
+	void *ring = bpf_map_lookup_elem(&hp_rings, &cpu);
+	__u64 flags;
+
+	if (!ring) {
+		state->errors += HP_STAGE_RECORDS;
+		return;
+	}
+	flags = ++state->flushes & hp_wakeup_mask ? BPF_RB_NO_WAKEUP : BPF_RB_FORCE_WAKEUP;
+	if (bpf_ringbuf_output(ring, state->staged, sizeof(state->staged), flags))
+		state->dropped += HP_STAGE_RECORDS;
+	else
+		state->emitted += HP_STAGE_RECORDS;
+}
+
+/*
+ * Publish @ev, written in the slot hp_event_reserve() gave for @stage
+ * (the stage word it read). The record that fills the stage sends it.
+ */
+static __always_inline void hp_event_submit(struct hp_source_cpu *state, __u32 cpu,
+					    struct hp_event *ev, __u64 stage)
+{
+	__u32 n = HP_STAGE_COUNT(stage) + 1;
+	__u64 next = n < HP_STAGE_RECORDS ? stage + 1 : HP_STAGE_NEXT_GEN(stage);
+
+	if (__sync_val_compare_and_swap(&state->stage, stage, next) == stage) {
+		if (n == HP_STAGE_RECORDS)
+			hp_stage_send(state, cpu);
+		return;
+	}
+	/*
+	 * Userspace took staged[0, n - 1) meanwhile and left (gen + 1, 0):
+	 * it only takes from a stage that holds records, so @ev is not in
+	 * slot 0. It becomes the first record of the new stage.
+	 */
+	stage = *(volatile __u64 *)&state->stage;
+	if (HP_STAGE_COUNT(stage) || n == 1) {
+		state->errors++;
+		return;
+	}
+	state->staged[0] = *ev;
+	if (__sync_val_compare_and_swap(&state->stage, stage, stage + 1) != stage)
+		state->errors++;
 }
 
 #endif /* HOTPAGE_HP_SOURCE_BPF_H */

@@ -106,7 +106,7 @@ static __always_inline void record(const __u64 *args)
 	struct hp_source_cpu *state;
 	__u32 cpu;
 	struct hp_event *ev;
-	void *ring;
+	__u64 stage;
 	__u64 vma = 0, vmf = 0, page;
 	__u32 fault_flags = 0, tgid;
 	bool own_mm;
@@ -122,7 +122,7 @@ static __always_inline void record(const __u64 *args)
 	state = hp_event_begin(tgid, own_mm, &cpu);
 	if (!state)
 		return;
-	ev = hp_event_reserve(state, cpu, 0, &ring);
+	ev = hp_event_reserve(state, cpu, 0, &stage);
 	if (!ev)
 		return;
 	page = arg_page < 6 ? args[arg_page] : 0;
@@ -136,7 +136,7 @@ static __always_inline void record(const __u64 *args)
 	ev->pfn = page ? page_to_pfn(page) : HP_PFN_UNKNOWN;
 	/* The caller's folio_nid() where the hook takes it, else from the PFN. */
 	ev->page_node = arg_nid < 6 ? (__s16)(int)args[arg_nid] : pfn_to_node(ev->pfn);
-	hp_event_submit(state, ring, ev);
+	hp_event_submit(state, cpu, ev, stage);
 }
 
 SEC("fentry")

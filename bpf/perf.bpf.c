@@ -41,7 +41,7 @@ static __always_inline void record(__u64 addr, __u32 weight, __u16 flags)
 	__u32 cpu;
 	struct hp_event *ev;
 	__u64 pid_tgid;
-	void *ring;
+	__u64 stage;
 
 	/* No data address, or a kernel one: not a user page. Seen, not sampled. */
 	if (!addr || addr >= HP_USER_ADDR_END) {
@@ -53,14 +53,14 @@ static __always_inline void record(__u64 addr, __u32 weight, __u16 flags)
 	state = hp_event_begin_current(&pid_tgid, &cpu);
 	if (!state)
 		return;
-	ev = hp_event_reserve(state, cpu, pid_tgid, &ring);
+	ev = hp_event_reserve(state, cpu, pid_tgid, &stage);
 	if (!ev)
 		return;
 	ev->addr = addr;
 	ev->flags = flags;
 	if (weight)
 		ev->nr_accesses = weight;
-	hp_event_submit(state, ring, ev);
+	hp_event_submit(state, cpu, ev, stage);
 }
 
 /* Return 0: the sample is not also written to a perf buffer (there is none). */

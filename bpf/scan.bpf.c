@@ -28,13 +28,13 @@ int hp_scan(struct bpf_raw_tracepoint_args *ctx)
 	struct hp_source_cpu *state;
 	__u32 cpu;
 	struct hp_event *ev;
-	void *ring;
+	__u64 stage;
 
 	/* No cgroup check: the scanner thread's cgroup is not the process's. */
 	state = hp_event_begin(tgid, false, &cpu);
 	if (!state)
 		return 0;
-	ev = hp_event_reserve(state, cpu, 0, &ring);
+	ev = hp_event_reserve(state, cpu, 0, &stage);
 	if (!ev)
 		return 0;
 	ev->flags = HP_EV_READ; /* an accessed bit: a read or a write */
@@ -44,6 +44,6 @@ int hp_scan(struct bpf_raw_tracepoint_args *ctx)
 	ev->addr = addr;
 	ev->pfn = pfn;
 	ev->page_node = (__s16)nid;
-	hp_event_submit(state, ring, ev);
+	hp_event_submit(state, cpu, ev, stage);
 	return 0;
 }

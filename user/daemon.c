@@ -484,22 +484,23 @@ static int loop_add(int loop_fd, int fd, __u32 tag)
  */
 static int loop_wait(struct daemon *d, int loop_fd, int timeout_ms)
 {
+	int collect_ms = hp_transport_collect_ms(d->transport);
 	struct epoll_event ev[2];
 	bool control = false;
-	int n = epoll_wait(loop_fd, ev, 2, timeout_ms);
+	int n, ret;
 
+	/* The stages of CPUs that went quiet are collected on time, not only at the next ring record. */
+	if (collect_ms >= 0 && (timeout_ms < 0 || timeout_ms > collect_ms))
+		timeout_ms = collect_ms;
+	n = epoll_wait(loop_fd, ev, 2, timeout_ms);
 	if (n < 0)
 		return -errno;
-	for (int i = 0; i < n; i++) {
-		if (ev[i].data.u32 == 1) {
+	for (int i = 0; i < n; i++)
+		if (ev[i].data.u32 == 1)
 			control = true;
-		} else {
-			int ret = hp_transport_consume(d->transport);
-
-			if (ret < 0)
-				return ret;
-		}
-	}
+	ret = hp_transport_consume(d->transport);
+	if (ret < 0)
+		return ret;
 	if (control)
 		hp_ctl_server_serve(d->ctl);
 	return 0;

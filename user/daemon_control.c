@@ -418,8 +418,8 @@ static void collect_stats(struct daemon *d, struct stat_list *l)
 		stat_add(l, SEC_SOURCE, name, "seen", true, "Source hook invocations.", st.seen);
 		stat_add(l, SEC_SOURCE, name, "sampled", true,
 			 "Invocations that passed the filter and sampling.", st.sampled);
-		stat_add(l, SEC_SOURCE, name, "emitted", true, "Records written to the rings.",
-			 st.emitted);
+		stat_add(l, SEC_SOURCE, name, "emitted", true,
+			 "Records handed to the daemon (through the rings or staged).", st.emitted);
 		stat_add(l, SEC_SOURCE, name, "dropped", true, "Records lost to full rings.",
 			 st.dropped);
 		stat_add(l, SEC_SOURCE, name, "errors", true, "Records lost for other reasons.",

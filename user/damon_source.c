@@ -16,6 +16,7 @@
 #include "hotpage/damon.h"
 #include "params.h"
 #include "tracefs.h"
+#include "transport.h"
 
 #define TP_CATEGORY "damon"
 #define TP_NAME "damon_aggregated"
@@ -24,6 +25,7 @@
 struct hp_source_instance {
 	struct damon *skel;
 	struct bpf_link *link;
+	struct hp_transport *transport; /* takes what the stages hold at the end */
 	bool managed; /* hotpage started the kdamond (else observes one) */
 	struct hp_damon_ctx ctx;
 };
@@ -176,6 +178,8 @@ static void destroy_bpf(struct hp_source_instance *src)
 {
 	bpf_link__destroy(src->link);
 	src->link = NULL;
+	if (src->skel)
+		hp_transport_stage_remove(src->transport, src->skel->obj);
 	damon__destroy(src->skel);
 	src->skel = NULL;
 }
@@ -205,6 +209,7 @@ static int load(struct hp_source_instance *src, enum hp_damon_attach attach,
 		unused = src->skel->progs.hp_damon_btf;
 	}
 	bpf_program__set_autoload(unused, false);
+	src->transport = transport;
 	ret = hp_source_load_skeleton(src->skel->skeleton, transport, opts);
 	if (ret)
 		return ret;

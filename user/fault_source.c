@@ -20,6 +20,7 @@
 struct hp_source_instance {
 	struct fault *skel;
 	enum hp_fault_attach attach;
+	struct hp_transport *transport; /* takes what the stages hold at the end */
 	char note[288]; /* why AUTO fell back to the classic tracepoint */
 };
 
@@ -183,6 +184,12 @@ static int start_one(struct hp_transport *transport, const struct hp_source_opts
 		describe_error(err, err_len, what, ret);
 		goto fail;
 	}
+	ret = hp_transport_stage_add(transport, src->skel->obj);
+	if (ret) {
+		describe_error(err, err_len, "mapping the stages", ret);
+		goto fail;
+	}
+	src->transport = transport;
 	/* Scope before attach: no event escapes the filter in between. */
 	ret = hp_source_apply_scope(src->skel->obj, opts);
 	if (ret) {
@@ -243,6 +250,14 @@ void hp_fault_source_stop(struct hp_source_instance *src)
 {
 	if (!src)
 		return;
+	if (src->skel) {
+		/* Detached first: then the stages hold their last records. */
+		bpf_link__destroy(src->skel->links.hp_fault_btf);
+		bpf_link__destroy(src->skel->links.hp_fault_tp);
+		src->skel->links.hp_fault_btf = NULL;
+		src->skel->links.hp_fault_tp = NULL;
+		hp_transport_stage_remove(src->transport, src->skel->obj);
+	}
 	fault__destroy(src->skel);
 	free(src);
 }

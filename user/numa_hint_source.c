@@ -14,6 +14,7 @@
 #include "numa_hint_source.h"
 #include "params.h"
 #include "tracefs.h"
+#include "transport.h"
 
 #define ARG_NONE 0xff
 #define NUMA_BALANCING_SYSCTL "/proc/sys/kernel/numa_balancing"
@@ -32,6 +33,7 @@ struct hook {
 struct hp_source_instance {
 	struct numa_hint *skel;
 	struct bpf_link *link;
+	struct hp_transport *transport; /* takes what the stages hold at the end */
 	enum hp_numa_hint_attach attach; /* FENTRY or KPROBE */
 };
 
@@ -265,6 +267,8 @@ static void destroy(struct hp_source_instance *src)
 	if (!src)
 		return;
 	bpf_link__destroy(src->link);
+	if (src->skel)
+		hp_transport_stage_remove(src->transport, src->skel->obj);
 	numa_hint__destroy(src->skel);
 	free(src);
 }
@@ -310,6 +314,7 @@ static int load(const struct hook *h, enum hp_numa_hint_attach attach,
 		unused = src->skel->progs.hp_numa_fentry;
 	}
 	bpf_program__set_autoload(unused, false);
+	src->transport = transport;
 	ret = hp_source_load_skeleton(src->skel->skeleton, transport, opts);
 	if (ret)
 		goto fail;

@@ -22,6 +22,7 @@
 
 struct hp_source_instance {
 	struct perf *skel;
+	struct hp_transport *transport; /* takes what the stages hold at the end */
 	struct hp_perf_choice choice;
 	__u64 period;
 	int nr_fds; /* possible CPUs */
@@ -488,6 +489,16 @@ static void describe_error(char *err, size_t err_len, const char *what, int erro
 }
 
 /* Open, configure and load the object with one of its two programs. */
+/* Deliver what the stages hold and destroy the object; the events must be closed. */
+static void unload(struct hp_source_instance *src)
+{
+	if (src->skel)
+		hp_transport_stage_remove(src->transport, src->skel->obj);
+	src->transport = NULL;
+	perf__destroy(src->skel);
+	src->skel = NULL;
+}
+
 static int load(struct hp_source_instance *src, struct hp_transport *transport,
 		const struct hp_source_opts *opts, bool kctx, char *err, size_t err_len)
 {
@@ -517,6 +528,12 @@ static int load(struct hp_source_instance *src, struct hp_transport *transport,
 			       kctx ? "loading hp_perf_kctx" : "loading hp_perf (ctx->addr)", ret);
 		return ret;
 	}
+	ret = hp_transport_stage_add(transport, src->skel->obj);
+	if (ret) {
+		describe_error(err, err_len, "mapping the stages", ret);
+		return ret;
+	}
+	src->transport = transport;
 	bpf_opts.sample_period = 0; /* BPF level: the load-time 1 */
 	ret = hp_source_apply_scope(src->skel->obj, &bpf_opts);
 	if (ret)
@@ -580,7 +597,7 @@ int hp_perf_source_start(struct hp_transport *transport, const struct hp_source_
 		char first[256];
 
 		snprintf(first, sizeof(first), "%s", err);
-		perf__destroy(src->skel);
+		unload(src);
 		ret = load(src, transport, opts, false, err, err_len);
 		if (!ret)
 			append(tried, sizeof(tried), "%s; ", first);
@@ -623,8 +640,8 @@ void hp_perf_source_stop(struct hp_source_instance *src)
 	if (!src)
 		return;
 	if (src->fds)
-		close_fds(src);
-	perf__destroy(src->skel);
+		close_fds(src); /* detached first: then the stages hold their last records */
+	unload(src);
 	free(src->fds);
 	free(src->links);
 	free(src);

@@ -20,10 +20,12 @@
 #include "params.h"
 #include "scan_source.h"
 #include "tracefs.h"
+#include "transport.h"
 
 struct hp_source_instance {
 	struct scan *skel;
 	struct bpf_link *link;
+	struct hp_transport *transport; /* takes what the stages hold at the end */
 	char old_scope[1024]; /* the module's scan_tgids before start */
 };
 
@@ -66,6 +68,8 @@ static void destroy_bpf(struct hp_source_instance *src)
 {
 	bpf_link__destroy(src->link);
 	src->link = NULL;
+	if (src->skel)
+		hp_transport_stage_remove(src->transport, src->skel->obj);
 	scan__destroy(src->skel);
 	src->skel = NULL;
 }
@@ -81,6 +85,7 @@ static int load(struct hp_source_instance *src, struct hp_transport *transport,
 		return -errno;
 	if (opts && opts->sample_period)
 		src->skel->rodata->default_sample_period = opts->sample_period;
+	src->transport = transport;
 	ret = hp_source_load_skeleton(src->skel->skeleton, transport, opts);
 	if (ret)
 		return ret;

@@ -42,7 +42,7 @@ void hp_source_stats_sum(const struct hp_source_cpu *cpus, size_t ncpus,
 	for (size_t cpu = 0; cpu < ncpus; cpu++) {
 		sum->seen += cpus[cpu].seen;
 		sum->sampled += cpus[cpu].sampled;
-		sum->emitted += cpus[cpu].emitted;
+		sum->emitted += cpus[cpu].emitted + cpus[cpu].taken;
 		sum->dropped += cpus[cpu].dropped;
 		sum->errors += cpus[cpu].errors;
 	}
@@ -308,5 +308,13 @@ int hp_source_load_skeleton(struct bpf_object_skeleton *skeleton, struct hp_tran
 	ret = bpf_object__load_skeleton(skeleton);
 	if (ret)
 		return ret;
-	return opts ? hp_source_apply_scope(obj, opts) : 0;
+	if (transport) {
+		ret = hp_transport_stage_add(transport, obj);
+		if (ret)
+			return ret;
+	}
+	ret = opts ? hp_source_apply_scope(obj, opts) : 0;
+	if (ret)
+		hp_transport_stage_remove(transport, obj);
+	return ret;
 }

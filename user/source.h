@@ -78,8 +78,11 @@ int hp_source_prepare(struct bpf_object *obj, struct hp_transport *transport);
 
 /*
  * The load sequence of a source: share @transport's rings (when given),
- * load the skeleton, then apply @opts's scope (when given) before anything
- * attaches, so that no record from outside the scope gets through.
+ * load the skeleton, hand its stages to @transport
+ * (hp_transport_stage_add: the caller's teardown detaches, then calls
+ * hp_transport_stage_remove before it destroys the object), then apply
+ * @opts's scope (when given) before anything attaches, so that no record
+ * from outside the scope gets through.
  */
 struct bpf_object_skeleton;
 int hp_source_load_skeleton(struct bpf_object_skeleton *skeleton, struct hp_transport *transport,

@@ -64,13 +64,14 @@ struct hp_event {
 /*
  * Counters of one source, summed over CPUs by userspace
  * (hp_source_read_stats). seen >= sampled >= emitted, and
- * sampled = emitted + dropped + errors.
+ * sampled = emitted + dropped + errors + the records still staged (at
+ * most HP_STAGE_RECORDS per CPU; none once userspace has collected them).
  */
 struct hp_source_stats {
 	__u64 seen; /* hook invocations */
 	__u64 countdown; /* sampling state (per CPU): left 0 in sums */
 	__u64 sampled; /* ... that passed the filter and the sampling period */
-	__u64 emitted; /* records submitted to a ring buffer */
+	__u64 emitted; /* records handed to userspace: through a ring, or taken from a stage */
 	__u64 dropped; /* records lost because the ring buffer was full */
 	__u64 errors; /* records lost for other reasons (no ring for the CPU, bad input) */
 };
@@ -94,12 +95,32 @@ struct hp_source_config {
 };
 
 /*
+ * Records a CPU stages before it hands them to its ring in one piece
+ * (bpf/hp_source.bpf.h: a ring buffer record costs 150-250 ns, whatever
+ * its size, on a virtualised host). A power of two.
+ */
+#define HP_STAGE_RECORDS 16
+
+/* struct hp_source_cpu.stage: a generation (high half) and a count. */
+#define HP_STAGE_COUNT(stage) ((__u32)(stage))
+#define HP_STAGE_NEXT_GEN(stage) ((((stage) >> 32) + 1) << 32)
+
+/*
  * One CPU's entry (key: CPU id) of a source's hp_cpu_state map: all that
  * the source's runs on that CPU read and write. An event that is not
  * sampled touches only the first 64 bytes (the map's values start on a
- * page: one cache line); 128 bytes per CPU so that no two CPUs share a
- * line. The configuration is copied into each CPU's entry, not read from
- * a map of its own, to save that line on every run.
+ * page: one cache line); a sampled one also its slot in staged[]; the
+ * second line only when a stage goes to the ring, and on the rare paths.
+ * The configuration is copied into each CPU's entry, not read from a map
+ * of its own, to save that line on every run. Entries are a multiple of
+ * 64 bytes: no two CPUs share a line.
+ *
+ * staged[0, HP_STAGE_COUNT(stage)) are records written and not yet sent.
+ * The CPU's program sends them to its ring when all HP_STAGE_RECORDS are
+ * written; userspace takes them from a CPU that has stopped producing
+ * (user/transport.c). Whoever moves stage from (gen, n) to (gen + 1, 0)
+ * with a compare-and-exchange owns staged[0, n); the loser of a race
+ * leaves them alone, so that no record is sent twice or lost.
  */
 struct hp_source_cpu {
 	__u64 seen;
@@ -108,11 +129,15 @@ struct hp_source_cpu {
 	__u64 clock_jiffies; /* jiffies when clock_ns was read */
 	__u64 clock_ns; /* bpf_ktime_get_ns() at the first record of that tick */
 	__u64 sampled;
-	__u64 emitted;
-	/* Second line: only on the rare paths. */
+	__u64 stage; /* (generation << 32) | records in staged[] */
+	/* Second line: once per stage, and the rare paths. */
+	__u64 emitted; /* records the program sent to the ring */
+	__u64 taken; /* records userspace took from staged[] (userspace writes it) */
 	__u64 dropped;
 	__u64 errors;
-	__u64 reserved[6];
+	__u64 flushes; /* stages sent to the ring: paces the wakeups */
+	__u64 reserved[3];
+	struct hp_event staged[HP_STAGE_RECORDS];
 };
 
 /* Capacity of hp_filter_tgids. */

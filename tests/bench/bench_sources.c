@@ -551,6 +551,8 @@ static int flood(struct consumer *consumer, int producer_cpu, __u64 rate, double
 	ret = hp_source_prepare(skel->obj, consumer->transport);
 	if (!ret)
 		ret = hp_flood__load(skel);
+	if (!ret)
+		ret = hp_transport_stage_add(consumer->transport, skel->obj);
 	if (ret) {
 		hp_flood__destroy(skel);
 		return ret;
@@ -583,6 +585,7 @@ static int flood(struct consumer *consumer, int producer_cpu, __u64 rate, double
 	out->dropped = after.dropped + after.errors - before.dropped - before.errors;
 	out->delivered_per_s = (double)consumer->events[HP_SRC_MAX] * 1e9 / (double)elapsed;
 	out->drop_pct = out->sampled ? 100.0 * (double)out->dropped / (double)out->sampled : 0;
+	hp_transport_stage_remove(consumer->transport, skel->obj);
 	hp_flood__destroy(skel);
 	return ret;
 }

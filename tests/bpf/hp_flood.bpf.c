@@ -23,15 +23,15 @@ static long emit_one(__u32 index, void *ctx)
 	__u32 cpu;
 	struct hp_source_cpu *state = hp_event_begin(0, false, &cpu);
 	struct hp_event *ev;
-	void *ring;
+	__u64 stage;
 
 	if (!state)
 		return 0;
-	ev = hp_event_reserve(state, cpu, 0, &ring);
+	ev = hp_event_reserve(state, cpu, 0, &stage);
 	if (!ev)
 		return 0;
 	ev->addr = (__u64)index << 12;
-	hp_event_submit(state, ring, ev);
+	hp_event_submit(state, cpu, ev, stage);
 	return 0;
 }
 

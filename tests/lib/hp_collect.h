@@ -46,11 +46,14 @@ static inline int hp_collect_open(struct hp_collect *c, hp_collect_fn fn, void *
 	return ret;
 }
 
-/* Deliver what arrives within @timeout_ms; returns records delivered or -errno. */
+/*
+ * Deliver what arrives within @timeout_ms; 0: everything the rings and
+ * stages hold now, without waiting. Returns records delivered or -errno.
+ */
 static inline int hp_collect_poll(struct hp_collect *c, int timeout_ms)
 {
 	return timeout_ms ? hp_transport_poll(c->transport, timeout_ms)
-			  : hp_transport_consume(c->transport);
+			  : hp_transport_drain(c->transport);
 }
 
 /* Records the transport refused (wrong size or version). */

@@ -169,10 +169,10 @@ static inline void hp_collector_free(struct hp_collector *c)
 	*c = (struct hp_collector){ 0 };
 }
 
-/* Drain everything the rings hold now (the producers have finished). */
+/* Drain everything the rings and stages hold now (the producers have finished). */
 static inline void hp_drain(struct hp_transport *transport)
 {
-	int ret = hp_transport_consume(transport);
+	int ret = hp_transport_drain(transport);
 
 	hp_check(ret >= 0, "draining the rings: %s", strerror(-ret));
 }

@@ -70,8 +70,8 @@ static void run_passes(struct hp_transport *t, int passes)
 		hp_check(kmt_now_ms() < deadline, "the scanner did not make %d passes", passes);
 		hp_transport_poll(t, 20);
 	}
-	/* Records of the last pass may still be on their way through the rings. */
-	hp_transport_consume(t);
+	/* Records of the last pass may still be in the rings, or staged. */
+	hp_transport_drain(t);
 }
 
 static int scope_kfunc(uint32_t tgid, uint32_t op)

@@ -111,16 +111,16 @@ static __always_inline bool hp_in_scope(const struct hp_source_config *cfg, __u3
 /*
  * One in sample_period events passes: a per-CPU countdown, deterministic
  * so that rates can be checked, cheaper than a random draw (a helper
- * call). While the countdown runs only it and the configured period are
- * read; the load-time default (rodata, another cache line) only when it
- * restarts. A period lowered at runtime cuts the running countdown short;
- * a switch from an explicit period back to the default (0) takes effect
- * when the running countdown ends.
+ * call). Only the countdown and the configured period are read: userspace
+ * writes the load-time default into the configuration
+ * (hp_source_write_config), so the rodata default, a page of its own
+ * (~40 ns cold), is read only until the configuration is first written.
+ * A period lowered at runtime cuts the running countdown short.
  */
 static __always_inline bool hp_sample(struct hp_source_cpu *state,
 				      const struct hp_source_config *cfg)
 {
-	__u64 countdown = state->countdown;
+	__u32 countdown = state->countdown;
 	__u32 period;
 
 	if (countdown) {
@@ -245,7 +245,7 @@ static __always_inline struct hp_event *hp_event_reserve(struct hp_source_cpu *s
 		pid_tgid = bpf_get_current_pid_tgid();
 	ev->version = HP_EVENT_VERSION;
 	ev->source = HP_SOURCE_ID;
-	ev->flags = 0;
+	ev->flags = state->record_flags;
 	ev->cpu = cpu;
 	ev->cpu_node = bpf_get_numa_node_id();
 	ev->tgid = pid_tgid >> 32;

@@ -22,9 +22,6 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Set by userspace before load: what the event's samples are (HP_EV_READ for loads). */
-const volatile __u16 event_flags = 0;
-
 /* Above any user address (x86-64 with 5-level paging: 2^56; arm64: 2^52). */
 #define HP_USER_ADDR_END (1ULL << 56)
 /* union perf_mem_data_src: mem_op is its low 5 bits. */
@@ -35,7 +32,12 @@ const volatile __u16 event_flags = 0;
 /* Weak: a kernel without the kfunc (6.1) still loads hp_perf from this object. */
 extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
 
-static __always_inline void record(__u64 addr, __u32 weight, __u16 flags)
+/*
+ * @flags: the access kind the sample says, or -1 for what the event
+ * samples (hp_source_cpu.record_flags, set by userspace: read from this
+ * CPU's line, not from rodata, a page of its own).
+ */
+static __always_inline void record(__u64 addr, __u32 weight, int flags)
 {
 	struct hp_source_cpu *state;
 	__u32 cpu;
@@ -57,7 +59,8 @@ static __always_inline void record(__u64 addr, __u32 weight, __u16 flags)
 	if (!ev)
 		return;
 	ev->addr = addr;
-	ev->flags = flags;
+	if (flags >= 0)
+		ev->flags = (__u16)flags;
 	if (weight)
 		ev->nr_accesses = weight;
 	hp_event_submit(state, cpu, ev, stage);
@@ -67,7 +70,7 @@ static __always_inline void record(__u64 addr, __u32 weight, __u16 flags)
 SEC("perf_event")
 int hp_perf(struct bpf_perf_event_data *ctx)
 {
-	record(ctx->addr, 0, event_flags);
+	record(ctx->addr, 0, -1);
 	return 0;
 }
 
@@ -77,8 +80,8 @@ int hp_perf_kctx(struct bpf_perf_event_data *ctx)
 	struct bpf_perf_event_data_kern *kctx = bpf_cast_to_kern_ctx(ctx);
 	struct perf_sample_data *data = kctx->data;
 	__u64 sample_flags = data->sample_flags;
-	__u16 flags = event_flags;
 	__u32 weight = 0;
+	int flags = -1;
 	__u64 addr = 0;
 
 	if (sample_flags & PERF_SAMPLE_ADDR)

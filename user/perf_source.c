@@ -514,7 +514,6 @@ static int load(struct hp_source_instance *src, struct hp_transport *transport,
 	}
 	/* The perf event samples; the program emits every sample it gets. */
 	src->skel->rodata->default_sample_period = 1;
-	src->skel->rodata->event_flags = src->choice.event_flags;
 	ret = hp_source_prepare(src->skel->obj, transport);
 	if (ret) {
 		describe_error(err, err_len, "sharing the transport's rings", ret);
@@ -526,6 +525,11 @@ static int load(struct hp_source_instance *src, struct hp_transport *transport,
 	if (ret) {
 		describe_error(err, err_len,
 			       kctx ? "loading hp_perf_kctx" : "loading hp_perf (ctx->addr)", ret);
+		return ret;
+	}
+	ret = hp_source_set_record_flags(src->skel->obj, src->choice.event_flags);
+	if (ret) {
+		describe_error(err, err_len, "setting the records' flags", ret);
 		return ret;
 	}
 	ret = hp_transport_stage_add(transport, src->skel->obj);

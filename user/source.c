@@ -89,13 +89,99 @@ int hp_source_read_stats(struct bpf_object *obj, struct hp_source_stats *sum)
 	return 0;
 }
 
+static int set_initial_u64(struct bpf_map *map, const void *data, size_t size, size_t offset,
+			   __u64 value)
+{
+	char *copy = malloc(size);
+	int ret;
+
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, data, size);
+	memcpy(copy + offset, &value, sizeof(value));
+	ret = bpf_map__set_initial_value(map, copy, size);
+	free(copy);
+	return ret;
+}
+
+/*
+ * The global @name of @obj's .rodata: its map, contents (before load the
+ * initial value, after it the frozen contents), offset and size. 0 or -errno.
+ */
+static int rodata_var(struct bpf_object *obj, const char *name, struct bpf_map **map,
+		      const void **data, size_t *data_size, size_t *offset, size_t *size)
+{
+	const struct btf *btf = bpf_object__btf(obj);
+	const struct btf_var_secinfo *var;
+	const struct btf_type *sec;
+	int id;
+
+	*map = find_map(obj, ".rodata");
+	if (!*map || !btf)
+		return -ENOENT;
+	id = btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC);
+	if (id < 0)
+		return -ENOENT;
+	sec = btf__type_by_id(btf, (__u32)id);
+	*data = bpf_map__initial_value(*map, data_size);
+	if (!*data)
+		return -ENOENT;
+	var = btf_var_secinfos(sec);
+	for (int i = 0; i < btf_vlen(sec); i++, var++) {
+		const struct btf_type *t = btf__type_by_id(btf, var->type);
+
+		if (strcmp(btf__name_by_offset(btf, t->name_off), name) != 0)
+			continue;
+		if (var->offset + var->size > *data_size)
+			return -EINVAL;
+		*offset = var->offset;
+		*size = var->size;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* Before load: set the 64-bit global @name of @obj's .rodata. */
+static int set_rodata_u64(struct bpf_object *obj, const char *name, __u64 value)
+{
+	struct bpf_map *map;
+	const void *data;
+	size_t data_size, offset, size;
+	int ret = rodata_var(obj, name, &map, &data, &data_size, &offset, &size);
+
+	if (ret)
+		return ret;
+	if (size != sizeof(value))
+		return -EINVAL;
+	return set_initial_u64(map, data, data_size, offset, value);
+}
+
+/* The 32-bit global @name of @obj's .rodata, or @fallback. */
+static __u32 rodata_u32(struct bpf_object *obj, const char *name, __u32 fallback)
+{
+	struct bpf_map *map;
+	const void *data;
+	size_t data_size, offset, size;
+	__u32 value;
+
+	if (!obj || rodata_var(obj, name, &map, &data, &data_size, &offset, &size) ||
+	    size != sizeof(value))
+		return fallback;
+	memcpy(&value, (const char *)data + offset, sizeof(value));
+	return value;
+}
+
 int hp_source_write_config(struct bpf_object *obj, const struct hp_source_config *cfg)
 {
+	__u32 period = cfg->sample_period;
 	struct hp_source_cpu *cpus;
 	size_t ncpus, len;
 
 	if (cfg->filter_mode > HP_FILTER_CGROUP)
 		return -EINVAL;
+	/* The default resolved here: the programs then never read it from rodata. */
+	if (!period)
+		period = rodata_u32(obj, "default_sample_period", 0);
 	cpus = cpu_state_map(obj, PROT_READ | PROT_WRITE, &ncpus, &len);
 	if (!cpus)
 		return -errno;
@@ -108,9 +194,23 @@ int hp_source_write_config(struct bpf_object *obj, const struct hp_source_config
 		struct hp_source_config *dst = &cpus[cpu].config;
 
 		__atomic_store_n(&dst->cgroup_id, cfg->cgroup_id, __ATOMIC_RELAXED);
-		__atomic_store_n(&dst->sample_period, cfg->sample_period, __ATOMIC_RELAXED);
+		__atomic_store_n(&dst->sample_period, period, __ATOMIC_RELAXED);
 		__atomic_store_n(&dst->filter_mode, cfg->filter_mode, __ATOMIC_RELEASE);
 	}
+	munmap(cpus, len);
+	return 0;
+}
+
+int hp_source_set_record_flags(struct bpf_object *obj, __u16 flags)
+{
+	struct hp_source_cpu *cpus;
+	size_t ncpus, len;
+
+	cpus = cpu_state_map(obj, PROT_READ | PROT_WRITE, &ncpus, &len);
+	if (!cpus)
+		return -errno;
+	for (size_t cpu = 0; cpu < ncpus; cpu++)
+		__atomic_store_n(&cpus[cpu].record_flags, flags, __ATOMIC_RELAXED);
 	munmap(cpus, len);
 	return 0;
 }
@@ -215,54 +315,6 @@ int hp_source_apply_scope(struct bpf_object *obj, const struct hp_source_opts *o
 	if (ret)
 		return ret;
 	return prune_tgids(tgids, opts);
-}
-
-static int set_initial_u64(struct bpf_map *map, const void *data, size_t size, size_t offset,
-			   __u64 value)
-{
-	char *copy = malloc(size);
-	int ret;
-
-	if (!copy)
-		return -ENOMEM;
-	memcpy(copy, data, size);
-	memcpy(copy + offset, &value, sizeof(value));
-	ret = bpf_map__set_initial_value(map, copy, size);
-	free(copy);
-	return ret;
-}
-
-/* Before load: set the 64-bit global @name of @obj's .rodata. */
-static int set_rodata_u64(struct bpf_object *obj, const char *name, __u64 value)
-{
-	struct bpf_map *map = find_map(obj, ".rodata");
-	const struct btf *btf = bpf_object__btf(obj);
-	const struct btf_var_secinfo *var;
-	const struct btf_type *sec;
-	const void *data;
-	size_t size;
-	int id;
-
-	if (!map || !btf)
-		return -ENOENT;
-	id = btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC);
-	if (id < 0)
-		return -ENOENT;
-	sec = btf__type_by_id(btf, (__u32)id);
-	data = bpf_map__initial_value(map, &size);
-	if (!data)
-		return -ENOENT;
-	var = btf_var_secinfos(sec);
-	for (int i = 0; i < btf_vlen(sec); i++, var++) {
-		const struct btf_type *t = btf__type_by_id(btf, var->type);
-
-		if (strcmp(btf__name_by_offset(btf, t->name_off), name) != 0)
-			continue;
-		if (var->size != sizeof(value) || var->offset + var->size > size)
-			return -EINVAL;
-		return set_initial_u64(map, data, size, var->offset, value);
-	}
-	return -ENOENT;
 }
 
 /* Before load: one hp_cpu_state entry per possible CPU. */

@@ -66,7 +66,10 @@ void hp_source_stats_sum(const struct hp_source_cpu *cpus, size_t ncpus,
 /* Is @opts's scope well-formed? 0, or -EINVAL / -E2BIG with the reason in @err. */
 int hp_source_opts_check(const struct hp_source_opts *opts, char *err, size_t err_len);
 int hp_source_read_stats(struct bpf_object *obj, struct hp_source_stats *sum);
+/* Into every CPU's entry; a sample_period of 0 is written as the object's load-time default. */
 int hp_source_write_config(struct bpf_object *obj, const struct hp_source_config *cfg);
+/* After load, before attach: the flags every record of @obj starts with. */
+int hp_source_set_record_flags(struct bpf_object *obj, __u16 flags);
 int hp_source_apply_scope(struct bpf_object *obj, const struct hp_source_opts *opts);
 /*
  * Before load: make @obj's hp_rings the transport's shared outer map

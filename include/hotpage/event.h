@@ -124,7 +124,8 @@ struct hp_source_config {
  */
 struct hp_source_cpu {
 	__u64 seen;
-	__u64 countdown;
+	__u32 countdown;
+	__u32 record_flags; /* every record's initial flags (userspace; perf: what its event samples) */
 	struct hp_source_config config; /* written by userspace only */
 	__u64 clock_jiffies; /* jiffies when clock_ns was read */
 	__u64 clock_ns; /* bpf_ktime_get_ns() at the first record of that tick */

@@ -29,6 +29,7 @@ static void test_record_layout(void **state)
 	assert_int_equal(offsetof(struct hp_event, target), 60);
 	assert_int_equal(sizeof(struct hp_source_stats), 48);
 	/* The unsampled path's fields are one cache line; the stage on lines of its own. */
+	assert_int_equal(offsetof(struct hp_source_cpu, record_flags), 12);
 	assert_int_equal(offsetof(struct hp_source_cpu, stage), 56);
 	assert_int_equal(offsetof(struct hp_source_cpu, emitted), 64);
 	assert_int_equal(offsetof(struct hp_source_cpu, staged), 128);

@@ -17,7 +17,8 @@
  *              program over a round (its own rounds: the stats cost time);
  *              also that time per record emitted, and the floor: a program
  *              that does nothing (tests/bpf/hp_empty.bpf.c) on the same
- *              hook, measured the same way in a round of its own
+ *              hook (perf: the event at its default period), measured
+ *              the same way in a round of its own
  *   delivery   events/s delivered to userspace and the drop rate, per
  *              source at default sampling, and for the transport alone
  *              with a test producer (tests/bpf/hp_flood.bpf.c) paced at
@@ -416,7 +417,8 @@ static int bpf_cost(struct consumer *consumer, struct config *configs, int nconf
 		start_sources(consumer->transport, cfg, &run);
 		if (run.fault)
 			fault_attach = hp_fault_source_attach(run.fault);
-		if (run.perf) {
+		/* The floor runs at the perf event's default period: the headline's. */
+		if (run.perf && !perf_attr_set) {
 			perf_attr = hp_perf_source_choice(run.perf)->attr;
 			perf_attr_set = true;
 		}
@@ -803,7 +805,8 @@ int main(int argc, char **argv)
 				worst_bpf = bpf;
 		}
 	}
-	printf("empty program, same hook (the floor, in bpf ns/run): fault %.1f, perf %.1f\n",
+	printf("empty program, same hook (the floor, in bpf ns/run): fault %.1f, perf %.1f "
+	       "(default period)\n",
 	       floor[0], floor[1]);
 	printf("\ntransport alone (hp_flood, one producer CPU): paced at %d/s: %.0f events/s "
 	       "delivered, %.3f%% dropped; unpaced: %.0f events/s, %.3f%% dropped\n",

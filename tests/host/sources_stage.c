@@ -56,7 +56,7 @@ static void idle_cpus_are_collected(void)
 	struct hp_transport_stats tstats;
 	struct hp_source_instance *src;
 	struct hp_source_stats stats;
-	struct hp_tally t = { 0 };
+	struct hp_tally t;
 	__u64 base, t0, waited;
 	char err[512];
 	int ret;

@@ -35,10 +35,7 @@ static void check_invariant(const char *name, const struct hp_source_stats *s)
 	       (unsigned long long)s->seen, (unsigned long long)s->sampled,
 	       (unsigned long long)s->emitted, (unsigned long long)s->dropped,
 	       (unsigned long long)s->errors);
-	hp_check(s->sampled == s->emitted + s->dropped + s->errors,
-		 "%s: sampled %llu != emitted %llu + dropped %llu + errors %llu", name,
-		 (unsigned long long)s->sampled, (unsigned long long)s->emitted,
-		 (unsigned long long)s->dropped, (unsigned long long)s->errors);
+	hp_check_balanced(name, s);
 	hp_check(s->errors == 0, "%s: %llu errors", name, (unsigned long long)s->errors);
 }
 

@@ -237,6 +237,19 @@ static inline struct hp_tally hp_tally_events(const struct hp_collector *c, enum
 }
 
 /* |got - want| within @pct percent of want plus @slack. */
+/*
+ * A source's counters balance once nothing is left staged (after a drain,
+ * or polling past the stages' idle time): sampled = emitted + dropped +
+ * errors. @who names the source in the failure.
+ */
+static inline void hp_check_balanced(const char *who, const struct hp_source_stats *s)
+{
+	hp_check(s->sampled == s->emitted + s->dropped + s->errors,
+		 "%s: sampled %llu != emitted %llu + dropped %llu + errors %llu", who,
+		 (unsigned long long)s->sampled, (unsigned long long)s->emitted,
+		 (unsigned long long)s->dropped, (unsigned long long)s->errors);
+}
+
 static inline int hp_within(__u64 got, __u64 want, double pct, __u64 slack)
 {
 	double diff = got > want ? (double)(got - want) : (double)(want - got);

@@ -136,10 +136,7 @@ static inline struct live_round live_round(const struct live_source *s,
 		 (unsigned long long)t.wrong_source);
 	hp_check(t.bad_fields == 0, "%s: %llu events with wrong fields: %s", s->name,
 		 (unsigned long long)t.bad_fields, t.bad_why);
-	hp_check(after.sampled == after.emitted + after.dropped + after.errors,
-		 "%s: sampled %llu != emitted %llu + dropped %llu + errors %llu", s->name,
-		 (unsigned long long)after.sampled, (unsigned long long)after.emitted,
-		 (unsigned long long)after.dropped, (unsigned long long)after.errors);
+	hp_check_balanced(s->name, &after);
 	hp_check(r.delta.dropped == 0 && r.delta.errors == 0, "%s: dropped %llu, errors %llu",
 		 s->name, (unsigned long long)r.delta.dropped, (unsigned long long)r.delta.errors);
 	hp_check(r.delta.emitted == events->len, "%s: emitted %llu but %zu events arrived", s->name,

@@ -93,8 +93,14 @@ static int cmd_attach(struct daemon *d, int argc, const char *const *argv, struc
 	rs->ops = ops;
 	rs->period = period;
 	d->nr_src++;
-	say("source %s attached: %s", ops->name, probe.how);
-	hp_ctl_printf(out, "attached %s (%s)\n", ops->name, probe.how);
+	/* The probe's how names the default period; say the one asked for. */
+	if (period) {
+		say("source %s attached at 1 in %u: %s", ops->name, period, probe.how);
+		hp_ctl_printf(out, "attached %s at 1 in %u (%s)\n", ops->name, period, probe.how);
+	} else {
+		say("source %s attached: %s", ops->name, probe.how);
+		hp_ctl_printf(out, "attached %s (%s)\n", ops->name, probe.how);
+	}
 	return 0;
 }
 

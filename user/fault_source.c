@@ -313,7 +313,7 @@ static void fault_probe(struct hp_source_probe *result)
 					    result->why, sizeof(result->why));
 	if (!ret && src) {
 		result->available = true;
-		snprintf(result->how, sizeof(result->how), "%s, 1 in %u faults",
+		snprintf(result->how, sizeof(result->how), "%s, default 1 in %u faults",
 			 hp_fault_attach_point(src->attach), HP_FAULT_SAMPLE_PERIOD_DEFAULT);
 		if (src->note[0])
 			snprintf(result->why, sizeof(result->why), "%.*s",

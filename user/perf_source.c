@@ -623,9 +623,10 @@ int hp_perf_source_start(struct hp_transport *transport, const struct hp_source_
 			goto fail;
 		}
 	}
-	snprintf(src->how, sizeof(src->how), "perf_event %.64s, 1 in %llu, on %d CPUs%s",
-		 src->choice.name, (unsigned long long)src->period, src->nr_cpus,
-		 src->kctx ? "" : ", ctx->addr");
+	/* "default": a listing shows the probe's how next to each source's actual period. */
+	snprintf(src->how, sizeof(src->how), "perf_event %.64s, %s1 in %llu, on %d CPUs%s",
+		 src->choice.name, opts->sample_period ? "" : "default ",
+		 (unsigned long long)src->period, src->nr_cpus, src->kctx ? "" : ", ctx->addr");
 	src->why[0] = '\0';
 	append(src->why, sizeof(src->why), "%s", tried);
 	append(src->why, sizeof(src->why), "%s", notes);

@@ -5,6 +5,10 @@
  * (bpf/hp_source.bpf.h), into the ring of the CPU it runs on, at a rate
  * no real hook on a test machine reaches. Records carry source
  * HP_SRC_MAX, which no real source uses.
+ *
+ * One caller at a time per CPU: a syscall program, unlike the sources'
+ * hooks, has no guard against a second run on the same CPU (a run can be
+ * preempted), and each CPU's stage has exactly one producer.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

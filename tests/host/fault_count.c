@@ -31,8 +31,7 @@ static __u64 now_ns(void)
 static void run(enum hp_fault_attach attach)
 {
 	struct hp_collector events = { 0 };
-	struct hp_transport_opts topts = { .on_event = hp_collect, .ctx = &events };
-	struct hp_transport *transport = NULL;
+	struct hp_transport *transport = hp_collect_transport(&events);
 	struct hp_source_instance *src = NULL;
 	struct hp_child child = hp_child_start(NR_PAGES);
 	__u32 tgid = (__u32)child.pid;
@@ -49,10 +48,6 @@ static void run(enum hp_fault_attach attach)
 	char err[512];
 	int ret;
 
-	ret = hp_transport_new(&topts, &transport, err, sizeof(err));
-	if (ret == -EPERM)
-		hp_skip("%s", err);
-	hp_check(!ret, "transport: %s", err);
 	ret = hp_fault_source_start(transport, &opts, attach, &src, err, sizeof(err));
 	if (ret == -ENOENT || ret == -EPERM || ret == -EACCES || ret == -EOPNOTSUPP) {
 		hp_child_stop(&child);

@@ -50,22 +50,14 @@ static struct hp_source_instance *start(struct hp_transport *transport, __u32 tg
 static void idle_cpus_are_collected(void)
 {
 	struct hp_collector events = { 0 };
-	struct hp_transport_opts topts = { .on_event = hp_collect, .ctx = &events };
-	struct hp_transport *transport = NULL;
+	struct hp_transport *transport = hp_collect_transport(&events);
 	struct hp_child child = hp_child_start(CHILD_PAGES);
+	struct hp_source_instance *src = start(transport, (__u32)child.pid);
 	struct hp_transport_stats tstats;
-	struct hp_source_instance *src;
 	struct hp_source_stats stats;
 	struct hp_tally t;
 	__u64 base, t0, waited;
-	char err[512];
 	int ret;
-
-	ret = hp_transport_new(&topts, &transport, err, sizeof(err));
-	if (ret == -EPERM)
-		hp_skip("%s", err);
-	hp_check(!ret, "transport: %s", err);
-	src = start(transport, (__u32)child.pid);
 
 	base = hp_child_touch(&child);
 	t0 = now_ms();
@@ -113,18 +105,12 @@ static void idle_cpus_are_collected(void)
 static void stop_delivers_staged(void)
 {
 	struct hp_collector events = { 0 };
-	struct hp_transport_opts topts = { .on_event = hp_collect, .ctx = &events };
-	struct hp_transport *transport = NULL;
+	struct hp_transport *transport = hp_collect_transport(&events);
 	struct hp_child child = hp_child_start(CHILD_PAGES);
-	struct hp_source_instance *src;
+	struct hp_source_instance *src = start(transport, (__u32)child.pid);
 	struct hp_tally t;
 	__u64 base;
-	char err[512];
-	int ret;
 
-	ret = hp_transport_new(&topts, &transport, err, sizeof(err));
-	hp_check(!ret, "transport: %s", err);
-	src = start(transport, (__u32)child.pid);
 	base = hp_child_touch(&child);
 	hp_check(events.len == 0, "%zu events before any poll", events.len);
 	hp_fault_source_stop(src);

@@ -169,6 +169,20 @@ static inline void hp_collector_free(struct hp_collector *c)
 	*c = (struct hp_collector){ 0 };
 }
 
+/* A transport with default rings whose records go to @events; skips when rings need CAP_BPF. */
+static inline struct hp_transport *hp_collect_transport(struct hp_collector *events)
+{
+	struct hp_transport_opts topts = { .on_event = hp_collect, .ctx = events };
+	struct hp_transport *transport = NULL;
+	char err[512];
+	int ret = hp_transport_new(&topts, &transport, err, sizeof(err));
+
+	if (ret == -EPERM)
+		hp_skip("%s", err);
+	hp_check(!ret, "transport: %s", err);
+	return transport;
+}
+
 /* Drain everything the rings and stages hold now (the producers have finished). */
 static inline void hp_drain(struct hp_transport *transport)
 {

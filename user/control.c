@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "control.h"
 
 /* ------------------------------------------------------------ messages */
@@ -257,14 +258,6 @@ struct hp_ctl_server {
 
 #define LISTENER_TAG UINT32_MAX
 
-static __u64 mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
-}
-
 static int fill_addr(const char *path, struct sockaddr_un *addr)
 {
 	memset(addr, 0, sizeof(*addr));
@@ -501,7 +494,7 @@ static void accept_clients(struct hp_ctl_server *srv)
 			continue;
 		}
 		slot->fd = fd;
-		slot->last_ms = mono_ms();
+		slot->last_ms = hp_monotonic_ms();
 		srv->stats.accepted++;
 		srv->stats.clients++;
 	}
@@ -549,14 +542,14 @@ static bool serve_client(struct hp_ctl_server *srv, struct ctl_client *c)
 		return errno == EAGAIN || errno == EINTR;
 	if (n == 0)
 		return false; /* hung up */
-	c->last_ms = mono_ms();
+	c->last_ms = hp_monotonic_ms();
 	srv->stats.requests++;
 	return answer(srv, c->fd, (size_t)n);
 }
 
 static void close_idle(struct hp_ctl_server *srv)
 {
-	__u64 now = mono_ms();
+	__u64 now = hp_monotonic_ms();
 
 	for (int i = 0; i < HP_CTL_CLIENTS_MAX; i++) {
 		struct ctl_client *c = &srv->clients[i];

@@ -106,7 +106,7 @@ int hp_daemon_set(struct hp_daemon_opts *opts, const char *assignment, char *err
 
 void hp_daemon_flush_events(struct daemon *d)
 {
-	__u64 now = now_ns();
+	__u64 now = hp_monotonic_ns();
 
 	if (!d->nr_events)
 		return;
@@ -290,7 +290,7 @@ static void promote_round(struct daemon *d, __u64 now, __u32 interval_ms)
 
 static void round_run(struct daemon *d, __u32 interval_ms)
 {
-	__u64 now = now_ns();
+	__u64 now = hp_monotonic_ns();
 	size_t n;
 	int ret;
 
@@ -557,7 +557,7 @@ int hp_daemon_run(const struct hp_daemon_opts *opts, volatile sig_atomic_t *stop
 		d.can_promote = true; /* an explicit target works within one tier */
 	if (!d.can_promote)
 		say("promotion has nowhere to go: %s", d.why);
-	ret = hp_hotness_create(&hopts, now_ns(), &d.table);
+	ret = hp_hotness_create(&hopts, hp_monotonic_ns(), &d.table);
 	if (ret) {
 		say("hotness table: %s", strerror(-ret));
 		goto out;
@@ -597,13 +597,13 @@ int hp_daemon_run(const struct hp_daemon_opts *opts, volatile sig_atomic_t *stop
 	say("running: window %u ms, threshold %u, hot set %u pages at %s", interval_ms,
 	    d.policy.threshold, opts->top, opts->pin_path ? opts->pin_path : HP_HOT_PAGES_PIN);
 
-	start = now_ns();
+	start = hp_monotonic_ns();
 	d.start_ns = start;
 	next_round = start + (__u64)interval_ms * 1000000ULL;
 	next_stats = opts->stats_s ? start + (__u64)opts->stats_s * 1000000000ULL : ~0ULL;
 	end = opts->duration_s ? start + (__u64)opts->duration_s * 1000000000ULL : ~0ULL;
 	while (!*stop) {
-		__u64 now = now_ns();
+		__u64 now = hp_monotonic_ns();
 		__u64 wake = next_round < end ? next_round : end;
 		int timeout = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
 
@@ -612,7 +612,7 @@ int hp_daemon_run(const struct hp_daemon_opts *opts, volatile sig_atomic_t *stop
 			say("polling the rings: %s", strerror(-ret));
 			goto out;
 		}
-		now = now_ns();
+		now = hp_monotonic_ns();
 		if (now >= next_round) {
 			/* The window may have changed by hotpagectl policy set. */
 			interval_ms = d.policy.window_ms;

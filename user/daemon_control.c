@@ -193,7 +193,7 @@ static bool module_loaded(void)
 
 static __u64 uptime_s(const struct daemon *d)
 {
-	return (now_ns() - d->start_ns) / 1000000000ULL;
+	return (hp_monotonic_ns() - d->start_ns) / 1000000000ULL;
 }
 
 static void policy_line(const struct daemon *d, struct hp_ctl_out *out)
@@ -262,7 +262,7 @@ static int cmd_sources(struct daemon *d, struct hp_ctl_out *out)
 static int cmd_top(struct daemon *d, int argc, const char *const *argv, struct hp_ctl_out *out)
 {
 	size_t want = argc == 3 ? strtoul(argv[2], NULL, 10) : 20;
-	__u64 now = now_ns();
+	__u64 now = hp_monotonic_ns();
 	size_t n;
 
 	hp_daemon_flush_events(d);
@@ -435,7 +435,7 @@ static void collect_stats(struct daemon *d, struct stat_list *l)
 			 d->src[i].period);
 	}
 
-	hot = hp_hotness_top(d->table, now_ns(), d->cand, d->opts->top);
+	hot = hp_hotness_top(d->table, hp_monotonic_ns(), d->cand, d->opts->top);
 	for (size_t i = 0; i < hot; i++)
 		if (d->cand[i].page_node >= 0 && d->cand[i].page_node < HP_TOPO_MAX_NODES)
 			hot_on_node[d->cand[i].page_node]++;

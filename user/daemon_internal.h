@@ -12,6 +12,7 @@
 #include <time.h>
 #include <linux/types.h>
 
+#include "clock.h"
 #include "control.h"
 #include "daemon.h"
 #include "hot_pages_map.h"
@@ -66,14 +67,6 @@ struct daemon {
 	struct hp_ctl_server *ctl;
 	__u64 start_ns;
 };
-
-static inline __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
-}
 
 /* One line on stderr. */
 #define say(fmt, ...) fprintf(stderr, "hotpaged: " fmt "\n", ##__VA_ARGS__)

@@ -21,6 +21,7 @@
 
 #include <bpf/bpf.h>
 
+#include "clock.h"
 #include "cli.h"
 #include "heatmap.h"
 #include "hotpage/hot_pages.h"
@@ -130,17 +131,9 @@ static int sample_map(int fd, __u32 col, struct samples *s)
 	return errno == ENOENT ? 0 : -errno;
 }
 
-static __u64 now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
-}
-
 static void sleep_until(__u64 deadline_ms)
 {
-	__u64 now = now_ms();
+	__u64 now = hp_monotonic_ms();
 	struct timespec ts;
 
 	if (now >= deadline_ms)
@@ -361,7 +354,7 @@ int hp_heatmap_main(int argc, char **argv)
 	}
 
 	cols = (__u32)((seconds_ms + SAMPLE_MS - 1) / SAMPLE_MS);
-	start = now_ms();
+	start = hp_monotonic_ms();
 	for (__u32 col = 0; col < cols; col++) {
 		int err;
 

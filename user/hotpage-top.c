@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "clock.h"
 #include "cli.h"
 #include "fault_source.h"
 #include "page_top.h"
@@ -156,14 +157,6 @@ static int parse_args(int argc, char **argv, struct top_config *cfg)
 	return 0;
 }
 
-static __u64 monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
-}
-
 /* Names of processes, by tgid, read once from /proc: direct-mapped, a clash re-reads. */
 #define COMM_SLOTS 1024
 
@@ -247,7 +240,7 @@ static int print_top(struct hp_source_instance *src, struct top_state *state,
 	}
 	hp_page_top_reset(&state->top);
 	hp_page_table_for_each(&state->table, offer_page, &state->top);
-	now_ns = monotonic_ns();
+	now_ns = hp_monotonic_ns();
 	entries = hp_page_top_sorted(&state->top, &count);
 
 	strftime(clock, sizeof(clock), "%H:%M:%S", localtime_r(&now, &tm));
@@ -274,10 +267,10 @@ static int print_top(struct hp_source_instance *src, struct top_state *state,
 /* Drain events for up to ms; returns early when a signal asks to exit. */
 static int drain_for(struct hp_transport *transport, __u64 ms)
 {
-	__u64 deadline = monotonic_ns() + ms * 1000000ULL;
+	__u64 deadline = hp_monotonic_ns() + ms * 1000000ULL;
 
 	while (!exiting) {
-		__u64 now = monotonic_ns();
+		__u64 now = hp_monotonic_ns();
 		int ret;
 
 		if (now >= deadline)
@@ -372,11 +365,11 @@ int main(int argc, char **argv)
 	/* Flushed: a reader of a pipe learns that the source is attached. */
 	fflush(stdout);
 
-	start_ns = monotonic_ns();
+	start_ns = hp_monotonic_ns();
 	for (;;) {
 		__u64 wait_ms = cfg.interval_ms;
 
-		elapsed_ms = (monotonic_ns() - start_ns) / 1000000;
+		elapsed_ms = (hp_monotonic_ns() - start_ns) / 1000000;
 		if (cfg.duration_ms) {
 			/* The last table comes at the deadline, not after a full interval. */
 			__u64 left_ms =
@@ -388,7 +381,7 @@ int main(int argc, char **argv)
 		err = drain_for(transport, wait_ms);
 		if (!err)
 			err = hp_transport_consume(transport) < 0 ? -EIO : 0;
-		elapsed_ms = (monotonic_ns() - start_ns) / 1000000;
+		elapsed_ms = (hp_monotonic_ns() - start_ns) / 1000000;
 		if (!err)
 			err = print_top(src, state, &prev, elapsed_ms);
 		if (err || exiting || (cfg.duration_ms && elapsed_ms >= cfg.duration_ms))

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "node_ranges.h"
 #include "pagemap.h"
 
@@ -54,14 +55,6 @@ struct hp_pagemap {
 	__u64 ranges_read_ns;
 	struct hp_pagemap_stats stats;
 };
-
-static __u64 monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
-}
 
 static void close_fd_slot(struct fd_slot *slot)
 {
@@ -141,7 +134,7 @@ static int sysfs_pfn_node(void *ctx, __u64 pfn)
 
 	if (node < 0) {
 		/* Memory onlined since the last read (dax kmem, hotplug)? Re-read, not too often. */
-		__u64 now = monotonic_ns();
+		__u64 now = hp_monotonic_ns();
 
 		if (now - pm->ranges_read_ns < NODE_REFRESH_NS ||
 		    read_ranges(pm, now, err, sizeof(err)))
@@ -204,7 +197,7 @@ int hp_pagemap_new(const struct hp_pagemap_opts *opts, struct hp_pagemap **out, 
 	}
 	if (!pm->opts.pfn_node) {
 		/* Without the ranges the PFNs still resolve; the nodes stay unknown. */
-		read_ranges(pm, monotonic_ns(), err, err_len);
+		read_ranges(pm, hp_monotonic_ns(), err, err_len);
 		pm->opts.pfn_node = sysfs_pfn_node;
 		pm->opts.node_ctx = pm;
 	}

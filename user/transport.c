@@ -30,6 +30,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "clock.h"
 #include "transport.h"
 
 /* One source object's hp_cpu_state, mapped, and what was last seen of each CPU's stage. */
@@ -130,14 +131,6 @@ __u32 hp_stage_take(struct hp_source_cpu *cpu, __u64 stage, struct hp_event *out
 	return n;
 }
 
-static __u64 monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
-}
-
 /*
  * Take and deliver the records of @set's CPUs whose stage has not changed
  * for HP_TRANSPORT_STAGE_IDLE_MS (all of them when @all: the source is
@@ -185,7 +178,7 @@ static int stage_set_collect(struct hp_transport *transport, struct stage_set *s
 
 static int stages_collect(struct hp_transport *transport, bool all)
 {
-	__u64 now = monotonic_ns();
+	__u64 now = hp_monotonic_ns();
 	int delivered = 0;
 
 	transport->staged = false;
@@ -253,7 +246,7 @@ int hp_transport_stage_remove(struct hp_transport *transport, const struct bpf_o
 		/* What the ring holds is older than what is staged: deliver it first. */
 		ret = ring_buffer__consume(transport->rb);
 		if (ret >= 0)
-			ret = stage_set_collect(transport, set, true, monotonic_ns());
+			ret = stage_set_collect(transport, set, true, hp_monotonic_ns());
 		stage_set_free(set);
 		transport->stages[i] = transport->stages[--transport->nr_stages];
 		return ret < 0 ? ret : 0;

@@ -54,19 +54,19 @@ static struct bpf_map *find_map(struct bpf_object *obj, const char *name)
 	return obj ? bpf_object__find_map_by_name(obj, name) : NULL;
 }
 
-/*
- * Map the loaded hp_cpu_state (mmapable; one entry per possible CPU): the
- * entries, their number in *@ncpus, the mapping's length in *@len.
- */
-static struct hp_source_cpu *cpu_state_map(struct bpf_object *obj, int prot, size_t *ncpus,
-					   size_t *len)
+struct hp_source_cpu *hp_source_cpu_state_map(const struct bpf_object *obj, int prot, size_t *ncpus,
+					      size_t *len)
 {
-	struct bpf_map *map = find_map(obj, "hp_cpu_state");
+	const struct bpf_map *map = obj ? bpf_object__find_map_by_name(obj, "hp_cpu_state") : NULL;
 	long page = sysconf(_SC_PAGESIZE);
 	void *mem;
 
-	if (!map || bpf_map__fd(map) < 0) {
+	if (!map || bpf_map__fd(map) < 0 || page <= 0) {
 		errno = ENOENT;
+		return NULL;
+	}
+	if (bpf_map__value_size(map) != sizeof(struct hp_source_cpu)) {
+		errno = EPROTO;
 		return NULL;
 	}
 	*ncpus = bpf_map__max_entries(map);
@@ -81,7 +81,7 @@ int hp_source_read_stats(struct bpf_object *obj, struct hp_source_stats *sum)
 	size_t ncpus, len;
 
 	memset(sum, 0, sizeof(*sum));
-	cpus = cpu_state_map(obj, PROT_READ, &ncpus, &len);
+	cpus = hp_source_cpu_state_map(obj, PROT_READ, &ncpus, &len);
 	if (!cpus)
 		return -errno;
 	hp_source_stats_sum(cpus, ncpus, sum);
@@ -182,7 +182,7 @@ int hp_source_write_config(struct bpf_object *obj, const struct hp_source_config
 	/* The default resolved here: the programs then never read it from rodata. */
 	if (!period)
 		period = rodata_u32(obj, "default_sample_period", 0);
-	cpus = cpu_state_map(obj, PROT_READ | PROT_WRITE, &ncpus, &len);
+	cpus = hp_source_cpu_state_map(obj, PROT_READ | PROT_WRITE, &ncpus, &len);
 	if (!cpus)
 		return -errno;
 	/*
@@ -206,7 +206,7 @@ int hp_source_set_record_flags(struct bpf_object *obj, __u16 flags)
 	struct hp_source_cpu *cpus;
 	size_t ncpus, len;
 
-	cpus = cpu_state_map(obj, PROT_READ | PROT_WRITE, &ncpus, &len);
+	cpus = hp_source_cpu_state_map(obj, PROT_READ | PROT_WRITE, &ncpus, &len);
 	if (!cpus)
 		return -errno;
 	for (size_t cpu = 0; cpu < ncpus; cpu++)

@@ -65,6 +65,13 @@ void hp_source_stats_sum(const struct hp_source_cpu *cpus, size_t ncpus,
 			 struct hp_source_stats *sum);
 /* Is @opts's scope well-formed? 0, or -EINVAL / -E2BIG with the reason in @err. */
 int hp_source_opts_check(const struct hp_source_opts *opts, char *err, size_t err_len);
+/*
+ * Map @obj's loaded hp_cpu_state (mmapable; one entry per possible CPU)
+ * with @prot: the entries, their number in *@ncpus, the mapping's length
+ * (for munmap) in *@len; NULL with errno set (EPROTO: another layout).
+ */
+struct hp_source_cpu *hp_source_cpu_state_map(const struct bpf_object *obj, int prot, size_t *ncpus,
+					      size_t *len);
 int hp_source_read_stats(struct bpf_object *obj, struct hp_source_stats *sum);
 /* Into every CPU's entry; a sample_period of 0 is written as the object's load-time default. */
 int hp_source_write_config(struct bpf_object *obj, const struct hp_source_config *cfg);

@@ -31,6 +31,7 @@
 #include <bpf/libbpf.h>
 
 #include "clock.h"
+#include "source.h"
 #include "transport.h"
 
 /* One source object's hp_cpu_state, mapped, and what was last seen of each CPU's stage. */
@@ -202,22 +203,11 @@ static void stage_set_free(struct stage_set *set)
 
 int hp_transport_stage_add(struct hp_transport *transport, const struct bpf_object *obj)
 {
-	const struct bpf_map *map = bpf_object__find_map_by_name(obj, "hp_cpu_state");
-	long page = sysconf(_SC_PAGESIZE);
 	struct stage_set set = { .obj = obj }, *grown;
-	void *mem;
 
-	if (!map || bpf_map__fd(map) < 0 || page <= 0)
-		return -ENOENT;
-	if (bpf_map__value_size(map) != sizeof(struct hp_source_cpu))
-		return -EPROTO;
-	set.ncpus = bpf_map__max_entries(map);
-	set.len =
-		(set.ncpus * sizeof(struct hp_source_cpu) + (size_t)page - 1) & ~((size_t)page - 1);
-	mem = mmap(NULL, set.len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
-	if (mem == MAP_FAILED)
+	set.cpus = hp_source_cpu_state_map(obj, PROT_READ | PROT_WRITE, &set.ncpus, &set.len);
+	if (!set.cpus)
 		return -errno;
-	set.cpus = mem;
 	set.last_stage = calloc(set.ncpus, sizeof(*set.last_stage));
 	set.last_change_ns = calloc(set.ncpus, sizeof(*set.last_change_ns));
 	grown = realloc(transport->stages, (transport->nr_stages + 1) * sizeof(*grown));

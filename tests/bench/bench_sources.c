@@ -18,7 +18,9 @@
  *              also that time per record emitted, and the floor: a program
  *              that does nothing (tests/bpf/hp_empty.bpf.c) on the same
  *              hook (perf: the event at its default period), measured
- *              the same way in a round of its own
+ *              the same way, each hook alone in a round of its own; then
+ *              one that only counts its runs in one map line per CPU,
+ *              the least a source does
  *   delivery   events/s delivered to userspace and the drop rate, per
  *              source at default sampling, and for the transport alone
  *              with a test producer (tests/bpf/hp_flood.bpf.c) paced at
@@ -453,79 +455,96 @@ static int bpf_cost(struct consumer *consumer, struct config *configs, int nconf
 }
 
 /*
- * The floor: empty programs on the fault source's tracepoint and on the
- * perf source's event (same attributes, every online CPU), measured like
- * the sources. ns per run into floor[0] (fault) and floor[1] (perf).
+ * Attach @prog to the fault source's hook (@perf false) or to the perf
+ * source's event on every online CPU (same attributes); the links into
+ * @links, their number returned, or -errno.
  */
-static int bpf_floor(struct consumer *consumer, size_t page_size, double floor[2])
+static int floor_attach(struct bpf_program *prog, bool perf, struct bpf_link **links)
 {
-	int ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN), nlinks = 0, stats_fd = -1, ret = 0;
-	struct bpf_link *links[FLOOR_MAX_CPUS + 1];
-	struct bpf_program *fault_prog;
-	struct hp_empty *skel = NULL;
-	__u64 ns0[2], runs0[2], ns1[2], runs1[2];
-	int fds[2];
+	int ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN), nlinks = 0;
 
-	floor[0] = floor[1] = 0;
+	if (!perf) {
+		links[0] = bpf_program__attach(prog);
+		return links[0] ? 1 : -errno;
+	}
 	if (ncpus > FLOOR_MAX_CPUS)
 		ncpus = FLOOR_MAX_CPUS;
-	skel = hp_empty__open();
-	if (!skel)
-		return -errno;
-	fault_prog = fault_attach == HP_FAULT_ATTACH_TRACEPOINT ? skel->progs.hp_empty_tp
-								: skel->progs.hp_empty_btf;
-	bpf_program__set_autoload(fault_attach == HP_FAULT_ATTACH_TRACEPOINT
-					  ? skel->progs.hp_empty_btf
-					  : skel->progs.hp_empty_tp,
-				  false);
-	ret = hp_empty__load(skel);
-	if (ret)
-		goto out;
-	links[nlinks] = bpf_program__attach(fault_prog);
-	if (!links[nlinks]) {
-		ret = -errno;
-		goto out;
-	}
-	nlinks++;
-	for (int cpu = 0; perf_attr_set && cpu < ncpus; cpu++) {
+	for (int cpu = 0; cpu < ncpus; cpu++) {
 		int pfd = (int)syscall(__NR_perf_event_open, &perf_attr, -1, cpu, -1,
 				       PERF_FLAG_FD_CLOEXEC);
 
 		if (pfd < 0)
 			continue; /* offline CPU: the source skipped it too */
-		links[nlinks] = bpf_program__attach_perf_event(skel->progs.hp_empty_perf, pfd);
+		links[nlinks] = bpf_program__attach_perf_event(prog, pfd);
 		if (!links[nlinks]) {
-			ret = -errno;
+			int ret = -errno;
+
 			close(pfd);
-			goto out;
+			while (nlinks)
+				bpf_link__destroy(links[--nlinks]);
+			return ret;
 		}
 		nlinks++;
 	}
-	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	if (stats_fd < 0) {
-		ret = -errno;
-		goto out;
+	return nlinks;
+}
+
+/*
+ * The floor: an empty program on the fault source's tracepoint, then one
+ * on the perf source's event, each alone in a round of its own like the
+ * sources (a program on the other hook would warm what this one's runs
+ * touch, the clock above all); with @one_line, the programs that count
+ * their runs in one map line instead. ns per run into floor[0] (fault)
+ * and floor[1] (perf).
+ */
+static int bpf_floor(struct consumer *consumer, size_t page_size, bool one_line, double floor[2])
+{
+	struct bpf_link *links[FLOOR_MAX_CPUS];
+	struct bpf_program *progs[2], *prog;
+	struct hp_empty *skel = NULL;
+	int nlinks, stats_fd, ret = 0;
+
+	floor[0] = floor[1] = 0;
+	skel = hp_empty__open();
+	if (!skel)
+		return -errno;
+	if (fault_attach == HP_FAULT_ATTACH_TRACEPOINT)
+		progs[0] = one_line ? skel->progs.hp_line_tp : skel->progs.hp_empty_tp;
+	else
+		progs[0] = one_line ? skel->progs.hp_line_btf : skel->progs.hp_empty_btf;
+	progs[1] = one_line ? skel->progs.hp_line_perf : skel->progs.hp_empty_perf;
+	/* Load only the two measured: the other fault hook may not exist here. */
+	bpf_object__for_each_program (prog, skel->obj)
+		bpf_program__set_autoload(prog, prog == progs[0] || prog == progs[1]);
+	ret = hp_empty__load(skel);
+	for (int s = 0; !ret && s < 2; s++) {
+		__u64 ns0, runs0, ns1, runs1;
+
+		if (s == 1 && !perf_attr_set)
+			break;
+		nlinks = floor_attach(progs[s], s == 1, links);
+		if (nlinks < 0) {
+			ret = nlinks;
+			break;
+		}
+		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (stats_fd >= 0) {
+			prog_runtime(bpf_program__fd(progs[s]), &ns0, &runs0);
+			consumer_start(consumer);
+			for (int pass = 0; pass < BPF_COST_PASSES; pass++)
+				fault_pass(page_size);
+			consumer_stop(consumer);
+			prog_runtime(bpf_program__fd(progs[s]), &ns1, &runs1);
+			floor[s] =
+				runs1 > runs0 ? (double)(ns1 - ns0) / (double)(runs1 - runs0) : 0;
+			close(stats_fd);
+		} else {
+			ret = -errno;
+		}
+		/* A perf link owns its event fd: destroying it closes the event. */
+		while (nlinks)
+			bpf_link__destroy(links[--nlinks]);
 	}
-	fds[0] = bpf_program__fd(fault_prog);
-	fds[1] = bpf_program__fd(skel->progs.hp_empty_perf);
-	for (int s = 0; s < 2; s++)
-		prog_runtime(fds[s], &ns0[s], &runs0[s]);
-	consumer_start(consumer);
-	for (int pass = 0; pass < BPF_COST_PASSES; pass++)
-		fault_pass(page_size);
-	consumer_stop(consumer);
-	for (int s = 0; s < 2; s++) {
-		prog_runtime(fds[s], &ns1[s], &runs1[s]);
-		floor[s] = runs1[s] > runs0[s]
-				   ? (double)(ns1[s] - ns0[s]) / (double)(runs1[s] - runs0[s])
-				   : 0;
-	}
-out:
-	if (stats_fd >= 0)
-		close(stats_fd);
-	/* A perf link owns its event fd: destroying it closes the event. */
-	for (int i = 0; i < nlinks; i++)
-		bpf_link__destroy(links[i]);
 	hp_empty__destroy(skel);
 	return ret;
 }
@@ -708,7 +727,8 @@ int main(int argc, char **argv)
 	struct pfn_result pfn = { 0 };
 	size_t page_size = (size_t)sysconf(_SC_PAGESIZE);
 	int ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN), reps = 6, opt, ret;
-	double detached_ns, worst_slowdown = 0, worst_bpf = 0, floor[2] = { 0, 0 };
+	double detached_ns, worst_slowdown = 0, worst_bpf = 0, floor[2] = { 0, 0 },
+			    line[2] = { 0, 0 };
 	const char *out_path = NULL;
 	struct utsname uts;
 	char err[512];
@@ -759,9 +779,12 @@ int main(int argc, char **argv)
 	ret = bpf_cost(&consumer, configs, nconfigs, page_size);
 	if (ret)
 		fprintf(stderr, "bench: BPF_STATS_RUN_TIME: %s\n", strerror(-ret));
-	ret = bpf_floor(&consumer, page_size, floor);
+	ret = bpf_floor(&consumer, page_size, false, floor);
 	if (ret)
 		fprintf(stderr, "bench: empty-program floor: %s\n", strerror(-ret));
+	ret = bpf_floor(&consumer, page_size, true, line);
+	if (ret)
+		fprintf(stderr, "bench: one-line floor: %s\n", strerror(-ret));
 	ret = flood(&consumer, ncpus > 1 ? ncpus - 1 : 0, FLOOD_RATE, FLOOD_SECONDS, &paced);
 	if (!ret)
 		ret = flood(&consumer, ncpus > 1 ? ncpus - 1 : 0, 0, 1, &unpaced);
@@ -808,6 +831,9 @@ int main(int argc, char **argv)
 	printf("empty program, same hook (the floor, in bpf ns/run): fault %.1f, perf %.1f "
 	       "(default period)\n",
 	       floor[0], floor[1]);
+	printf("counting runs in one map line per CPU, same hooks (bpf ns/run): fault %.1f, "
+	       "perf %.1f\n",
+	       line[0], line[1]);
 	printf("\ntransport alone (hp_flood, one producer CPU): paced at %d/s: %.0f events/s "
 	       "delivered, %.3f%% dropped; unpaced: %.0f events/s, %.3f%% dropped\n",
 	       FLOOD_RATE, paced.delivered_per_s, paced.drop_pct, unpaced.delivered_per_s,
@@ -833,6 +859,9 @@ int main(int argc, char **argv)
 		fprintf(out, "  \"pfn_resolve_ns_per_event\": %.0f,\n", pfn.online_ns);
 		fprintf(out, "  \"bpf_floor_ns_per_run\": { \"fault\": %.1f, \"perf\": %.1f },\n",
 			floor[0], floor[1]);
+		fprintf(out,
+			"  \"bpf_one_line_ns_per_run\": { \"fault\": %.1f, \"perf\": %.1f },\n",
+			line[0], line[1]);
 		fprintf(out, "  \"detached_ns_per_fault\": %.0f,\n  \"reps\": %d,\n", detached_ns,
 			reps);
 		fprintf(out, "  \"sources\": {\n");

@@ -545,6 +545,14 @@ static int load(struct hp_source_instance *src, struct hp_transport *transport,
 	return ret;
 }
 
+/* "default": a listing shows the probe's how next to each source's actual period. */
+static void describe_how(struct hp_source_instance *src, bool default_period)
+{
+	snprintf(src->how, sizeof(src->how), "perf_event %.64s, %s1 in %llu, on %d CPUs%s",
+		 src->choice.name, default_period ? "default " : "",
+		 (unsigned long long)src->period, src->nr_cpus, src->kctx ? "" : ", ctx->addr");
+}
+
 int hp_perf_source_start(struct hp_transport *transport, const struct hp_source_opts *opts,
 			 const struct hp_perf_params *params, struct hp_source_instance **out,
 			 char *err, size_t err_len)
@@ -623,10 +631,7 @@ int hp_perf_source_start(struct hp_transport *transport, const struct hp_source_
 			goto fail;
 		}
 	}
-	/* "default": a listing shows the probe's how next to each source's actual period. */
-	snprintf(src->how, sizeof(src->how), "perf_event %.64s, %s1 in %llu, on %d CPUs%s",
-		 src->choice.name, opts->sample_period ? "" : "default ",
-		 (unsigned long long)src->period, src->nr_cpus, src->kctx ? "" : ", ctx->addr");
+	describe_how(src, !opts->sample_period);
 	src->why[0] = '\0';
 	append(src->why, sizeof(src->why), "%s", tried);
 	append(src->why, sizeof(src->why), "%s", notes);
@@ -690,6 +695,7 @@ int hp_perf_source_set_period(struct hp_source_instance *src, __u64 period)
 			return -errno;
 	}
 	src->period = period;
+	describe_how(src, false);
 	return 0;
 }
 

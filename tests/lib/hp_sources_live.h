@@ -205,6 +205,13 @@ static inline int live_source_check(const struct live_source *s)
 	printf(" round 2: period 8, set at runtime\n");
 	ret = s->set_period(src, &opts, 8);
 	hp_check(!ret, "%s: setting period 8: %s", s->name, strerror(-ret));
+	if (s->id == HP_SRC_PERF) {
+		const char *how = hp_perf_source_how(src);
+
+		printf("%s: %s\n", s->name, how);
+		hp_check(strstr(how, ", 1 in 8,") && !strstr(how, "default"),
+			 "%s: after setting period 8 it still says \"%s\"", s->name, how);
+	}
 	r = live_round(s, transport, src, &child, &events);
 	live_check_rate(s, &r, 8);
 

@@ -375,6 +375,9 @@ static void collect_stats(struct daemon *d, struct stat_list *l)
 		 uptime_s(d));
 	stat_add(l, SEC_DAEMON, "", "events", true, "Events read from the source rings.",
 		 d->events_total);
+	stat_add(l, SEC_DAEMON, "", "events_staged", true,
+		 "Events of those taken from the stages of CPUs that went quiet, not from a ring.",
+		 ts.taken);
 	stat_add(l, SEC_DAEMON, "", "events_resolved", true,
 		 "Events whose page frame was resolved from pagemap.", d->resolved);
 	stat_add(l, SEC_DAEMON, "", "events_bad", true, "Ring records refused (size or version).",

@@ -255,10 +255,14 @@ static void check_attach_detach(pid_t daemon)
 	e2 = hpc_stat(sock_path, "daemon", "events");
 	hp_check(e2 == e1, "events moved with no source attached: %llu -> %llu",
 		 (unsigned long long)e1, (unsigned long long)e2);
+	v = hpc_stat(sock_path, "daemon", "events_staged");
+	hp_check(v <= e2, "%llu events taken from stages, %llu events in all",
+		 (unsigned long long)v, (unsigned long long)e2);
 	text = hpc_ok(sock_path, "stats --json");
 	hp_check(!strstr(text, "\"fault\":"), "detached fault still has counters: %s", text);
 	free(text);
-	printf("  detach fault: no link, events stay at %llu for 1 s\n", (unsigned long long)e2);
+	printf("  detach fault: no link, events stay at %llu for 1 s (%llu from stages)\n",
+	       (unsigned long long)e2, (unsigned long long)v);
 
 	free(hpc_ok(sock_path, "attach fault"));
 	n = daemon_links(daemon, links, MAX_LINKS);

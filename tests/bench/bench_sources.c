@@ -20,7 +20,9 @@
  *              hook (perf: the event at its default period), measured
  *              the same way, each hook alone in a round of its own; then
  *              one that only counts its runs in one map line per CPU,
- *              the least a source does
+ *              the least a source does, and one that also writes a
+ *              64-byte record per run, the least a source emitting on
+ *              every run does
  *   delivery   events/s delivered to userspace and the drop rate, per
  *              source at default sampling, and for the transport alone
  *              with a test producer (tests/bpf/hp_flood.bpf.c) paced at
@@ -53,6 +55,7 @@
 #include <bpf/libbpf.h>
 
 #include "fault_source.h"
+#include "../bpf/hp_empty.h"
 #include "hp_empty.skel.h"
 #include "hp_flood.skel.h"
 #include "pagemap.h"
@@ -489,34 +492,64 @@ static int floor_attach(struct bpf_program *prog, bool perf, struct bpf_link **l
 	return nlinks;
 }
 
+/* What the floor programs do per run. */
+enum floor_kind {
+	FLOOR_EMPTY, /* nothing */
+	FLOOR_COUNT, /* count the run in one map line */
+	FLOOR_RECORD, /* that, and write a 64-byte record */
+	FLOOR_KINDS,
+};
+
+static const struct {
+	const char *what, *key;
+} floor_rows[FLOOR_KINDS] = {
+	[FLOOR_EMPTY] = { "empty (the floor: BPF_STATS' clock reads)", "bpf_floor_ns_per_run" },
+	[FLOOR_COUNT] = { "counting runs in one map line per CPU", "bpf_count_ns_per_run" },
+	[FLOOR_RECORD] = { "counting, and writing a 64-byte record per run",
+			   "bpf_count_record_ns_per_run" },
+};
+
 /*
  * The floor: an empty program on the fault source's tracepoint, then one
  * on the perf source's event, each alone in a round of its own like the
  * sources (a program on the other hook would warm what this one's runs
- * touch, the clock above all); with @one_line, the programs that count
- * their runs in one map line instead. ns per run into floor[0] (fault)
- * and floor[1] (perf).
+ * touch, the clock above all); or programs that do @kind's work instead.
+ * ns per run into floor[0] (fault) and floor[1] (perf).
  */
-static int bpf_floor(struct consumer *consumer, size_t page_size, bool one_line, double floor[2])
+static int bpf_floor(struct consumer *consumer, size_t page_size, enum floor_kind kind,
+		     double floor[2])
 {
 	struct bpf_link *links[FLOOR_MAX_CPUS];
 	struct bpf_program *progs[2], *prog;
 	struct hp_empty *skel = NULL;
+	int ncpus = libbpf_num_possible_cpus();
 	int nlinks, stats_fd, ret = 0;
 
 	floor[0] = floor[1] = 0;
+	if (ncpus <= 0)
+		return ncpus < 0 ? ncpus : -EINVAL;
 	skel = hp_empty__open();
 	if (!skel)
 		return -errno;
-	if (fault_attach == HP_FAULT_ATTACH_TRACEPOINT)
-		progs[0] = one_line ? skel->progs.hp_line_tp : skel->progs.hp_empty_tp;
-	else
-		progs[0] = one_line ? skel->progs.hp_line_btf : skel->progs.hp_empty_btf;
-	progs[1] = one_line ? skel->progs.hp_line_perf : skel->progs.hp_empty_perf;
+	if (kind == FLOOR_EMPTY) {
+		progs[0] = fault_attach == HP_FAULT_ATTACH_TRACEPOINT ? skel->progs.hp_empty_tp
+								      : skel->progs.hp_empty_btf;
+		progs[1] = skel->progs.hp_empty_perf;
+	} else if (kind == FLOOR_COUNT) {
+		progs[0] = fault_attach == HP_FAULT_ATTACH_TRACEPOINT ? skel->progs.hp_line_tp
+								      : skel->progs.hp_line_btf;
+		progs[1] = skel->progs.hp_line_perf;
+	} else {
+		progs[0] = fault_attach == HP_FAULT_ATTACH_TRACEPOINT ? skel->progs.hp_record_tp
+								      : skel->progs.hp_record_btf;
+		progs[1] = skel->progs.hp_record_perf;
+	}
 	/* Load only the two measured: the other fault hook may not exist here. */
 	bpf_object__for_each_program (prog, skel->obj)
 		bpf_program__set_autoload(prog, prog == progs[0] || prog == progs[1]);
-	ret = hp_empty__load(skel);
+	ret = bpf_map__set_max_entries(skel->maps.hp_records, (__u32)ncpus * HP_RECORD_SLOTS);
+	if (!ret)
+		ret = hp_empty__load(skel);
 	for (int s = 0; !ret && s < 2; s++) {
 		__u64 ns0, runs0, ns1, runs1;
 
@@ -727,8 +760,7 @@ int main(int argc, char **argv)
 	struct pfn_result pfn = { 0 };
 	size_t page_size = (size_t)sysconf(_SC_PAGESIZE);
 	int ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN), reps = 6, opt, ret;
-	double detached_ns, worst_slowdown = 0, worst_bpf = 0, floor[2] = { 0, 0 },
-			    line[2] = { 0, 0 };
+	double detached_ns, worst_slowdown = 0, worst_bpf = 0, floor[FLOOR_KINDS][2] = { { 0 } };
 	const char *out_path = NULL;
 	struct utsname uts;
 	char err[512];
@@ -779,12 +811,12 @@ int main(int argc, char **argv)
 	ret = bpf_cost(&consumer, configs, nconfigs, page_size);
 	if (ret)
 		fprintf(stderr, "bench: BPF_STATS_RUN_TIME: %s\n", strerror(-ret));
-	ret = bpf_floor(&consumer, page_size, false, floor);
-	if (ret)
-		fprintf(stderr, "bench: empty-program floor: %s\n", strerror(-ret));
-	ret = bpf_floor(&consumer, page_size, true, line);
-	if (ret)
-		fprintf(stderr, "bench: one-line floor: %s\n", strerror(-ret));
+	for (int kind = 0; kind < FLOOR_KINDS; kind++) {
+		ret = bpf_floor(&consumer, page_size, (enum floor_kind)kind, floor[kind]);
+		if (ret)
+			fprintf(stderr, "bench: floor (%s): %s\n", floor_rows[kind].what,
+				strerror(-ret));
+	}
 	ret = flood(&consumer, ncpus > 1 ? ncpus - 1 : 0, FLOOD_RATE, FLOOD_SECONDS, &paced);
 	if (!ret)
 		ret = flood(&consumer, ncpus > 1 ? ncpus - 1 : 0, 0, 1, &unpaced);
@@ -828,12 +860,10 @@ int main(int argc, char **argv)
 				worst_bpf = bpf;
 		}
 	}
-	printf("empty program, same hook (the floor, in bpf ns/run): fault %.1f, perf %.1f "
-	       "(default period)\n",
-	       floor[0], floor[1]);
-	printf("counting runs in one map line per CPU, same hooks (bpf ns/run): fault %.1f, "
-	       "perf %.1f\n",
-	       line[0], line[1]);
+	printf("\nprograms alone on the same hooks (perf: default period), bpf ns/run:\n");
+	for (int kind = 0; kind < FLOOR_KINDS; kind++)
+		printf("  %-58s fault %6.1f   perf %6.1f\n", floor_rows[kind].what, floor[kind][0],
+		       floor[kind][1]);
 	printf("\ntransport alone (hp_flood, one producer CPU): paced at %d/s: %.0f events/s "
 	       "delivered, %.3f%% dropped; unpaced: %.0f events/s, %.3f%% dropped\n",
 	       FLOOD_RATE, paced.delivered_per_s, paced.drop_pct, unpaced.delivered_per_s,
@@ -857,11 +887,9 @@ int main(int argc, char **argv)
 		fprintf(out, "  \"events_per_s\": %.0f,\n  \"drop_pct\": %.4f,\n",
 			paced.delivered_per_s, paced.drop_pct);
 		fprintf(out, "  \"pfn_resolve_ns_per_event\": %.0f,\n", pfn.online_ns);
-		fprintf(out, "  \"bpf_floor_ns_per_run\": { \"fault\": %.1f, \"perf\": %.1f },\n",
-			floor[0], floor[1]);
-		fprintf(out,
-			"  \"bpf_one_line_ns_per_run\": { \"fault\": %.1f, \"perf\": %.1f },\n",
-			line[0], line[1]);
+		for (int kind = 0; kind < FLOOR_KINDS; kind++)
+			fprintf(out, "  \"%s\": { \"fault\": %.1f, \"perf\": %.1f },\n",
+				floor_rows[kind].key, floor[kind][0], floor[kind][1]);
 		fprintf(out, "  \"detached_ns_per_fault\": %.0f,\n  \"reps\": %d,\n", detached_ns,
 			reps);
 		fprintf(out, "  \"sources\": {\n");

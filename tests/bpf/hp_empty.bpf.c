@@ -8,11 +8,16 @@
  *
  * And programs that only count their runs in this CPU's entry of an
  * array: the least any source does (its counters), and so what one line
- * of map data costs a run on that hook, with the workload running.
+ * of map data costs a run on that hook, with the workload running. Then
+ * programs that also write a 64-byte record per run into a ring of slots
+ * of their CPU: the least a source that emits on every run does.
  */
 #include "vmlinux.h"
+#include <stdbool.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+
+#include "hp_empty.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -34,12 +39,7 @@ int hp_empty_perf(struct bpf_perf_event_data *ctx)
 	return 0;
 }
 
-/* One 64-byte line per CPU, like a source's hp_cpu_state entry. */
-struct hp_line {
-	__u64 runs;
-	__u64 pad[7];
-};
-
+/* One line per CPU, like a source's hp_cpu_state entry. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1024);
@@ -47,32 +47,72 @@ struct {
 	__type(value, struct hp_line);
 } hp_lines SEC(".maps");
 
-static __always_inline void count_run(void)
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * HP_RECORD_SLOTS); /* userspace: CPUs x HP_RECORD_SLOTS */
+	__type(key, __u32);
+	__type(value, struct hp_line);
+} hp_records SEC(".maps");
+
+/* Count this run in this CPU's line; with @write_record, also fill its next slot. */
+static __always_inline void count_run(bool write_record)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 	struct hp_line *line = bpf_map_lookup_elem(&hp_lines, &cpu);
+	struct hp_line *record;
+	__u32 slot;
 
-	if (line)
-		line->runs++;
+	if (!line)
+		return;
+	slot = cpu * HP_RECORD_SLOTS + (__u32)(line->runs++ % HP_RECORD_SLOTS);
+	if (!write_record)
+		return;
+	record = bpf_map_lookup_elem(&hp_records, &slot);
+	if (!record)
+		return;
+	record->runs = slot;
+	for (int i = 0; i < 7; i++)
+		record->pad[i] = slot + i;
 }
 
 SEC("tp_btf/page_fault_user")
 int BPF_PROG(hp_line_btf, unsigned long address, struct pt_regs *regs, unsigned long error_code)
 {
-	count_run();
+	count_run(false);
 	return 0;
 }
 
 SEC("tracepoint/exceptions/page_fault_user")
 int hp_line_tp(void *ctx)
 {
-	count_run();
+	count_run(false);
 	return 0;
 }
 
 SEC("perf_event")
 int hp_line_perf(struct bpf_perf_event_data *ctx)
 {
-	count_run();
+	count_run(false);
+	return 0;
+}
+
+SEC("tp_btf/page_fault_user")
+int BPF_PROG(hp_record_btf, unsigned long address, struct pt_regs *regs, unsigned long error_code)
+{
+	count_run(true);
+	return 0;
+}
+
+SEC("tracepoint/exceptions/page_fault_user")
+int hp_record_tp(void *ctx)
+{
+	count_run(true);
+	return 0;
+}
+
+SEC("perf_event")
+int hp_record_perf(struct bpf_perf_event_data *ctx)
+{
+	count_run(true);
 	return 0;
 }

@@ -500,14 +500,25 @@ enum floor_kind {
 	FLOOR_KINDS,
 };
 
+/* @prog: the programs' name stem in hp_empty.bpf.c (hp_<prog>_{btf,tp,perf}). */
 static const struct {
-	const char *what, *key;
+	const char *what, *key, *prog;
 } floor_rows[FLOOR_KINDS] = {
-	[FLOOR_EMPTY] = { "empty (the floor: BPF_STATS' clock reads)", "bpf_floor_ns_per_run" },
-	[FLOOR_COUNT] = { "counting runs in one map line per CPU", "bpf_count_ns_per_run" },
+	[FLOOR_EMPTY] = { "empty (the floor: BPF_STATS' clock reads)", "bpf_floor_ns_per_run",
+			  "empty" },
+	[FLOOR_COUNT] = { "counting runs in one map line per CPU", "bpf_count_ns_per_run", "line" },
 	[FLOOR_RECORD] = { "counting, and writing a 64-byte record per run",
-			   "bpf_count_record_ns_per_run" },
+			   "bpf_count_record_ns_per_run", "record" },
 };
+
+/* hp_empty.bpf.c's program hp_<stem>_<hook>, or NULL. */
+static struct bpf_program *floor_prog(struct hp_empty *skel, const char *stem, const char *hook)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "hp_%s_%s", stem, hook);
+	return bpf_object__find_program_by_name(skel->obj, name);
+}
 
 /*
  * The floor: an empty program on the fault source's tracepoint, then one
@@ -531,18 +542,12 @@ static int bpf_floor(struct consumer *consumer, size_t page_size, enum floor_kin
 	skel = hp_empty__open();
 	if (!skel)
 		return -errno;
-	if (kind == FLOOR_EMPTY) {
-		progs[0] = fault_attach == HP_FAULT_ATTACH_TRACEPOINT ? skel->progs.hp_empty_tp
-								      : skel->progs.hp_empty_btf;
-		progs[1] = skel->progs.hp_empty_perf;
-	} else if (kind == FLOOR_COUNT) {
-		progs[0] = fault_attach == HP_FAULT_ATTACH_TRACEPOINT ? skel->progs.hp_line_tp
-								      : skel->progs.hp_line_btf;
-		progs[1] = skel->progs.hp_line_perf;
-	} else {
-		progs[0] = fault_attach == HP_FAULT_ATTACH_TRACEPOINT ? skel->progs.hp_record_tp
-								      : skel->progs.hp_record_btf;
-		progs[1] = skel->progs.hp_record_perf;
+	progs[0] = floor_prog(skel, floor_rows[kind].prog,
+			      fault_attach == HP_FAULT_ATTACH_TRACEPOINT ? "tp" : "btf");
+	progs[1] = floor_prog(skel, floor_rows[kind].prog, "perf");
+	if (!progs[0] || !progs[1]) {
+		hp_empty__destroy(skel);
+		return -ENOENT;
 	}
 	/* Load only the two measured: the other fault hook may not exist here. */
 	bpf_object__for_each_program (prog, skel->obj)

@@ -21,24 +21,6 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-SEC("tp_btf/page_fault_user")
-int BPF_PROG(hp_empty_btf, unsigned long address, struct pt_regs *regs, unsigned long error_code)
-{
-	return 0;
-}
-
-SEC("tracepoint/exceptions/page_fault_user")
-int hp_empty_tp(void *ctx)
-{
-	return 0;
-}
-
-SEC("perf_event")
-int hp_empty_perf(struct bpf_perf_event_data *ctx)
-{
-	return 0;
-}
-
 /* One line per CPU, like a source's hp_cpu_state entry. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -75,44 +57,31 @@ static __always_inline void count_run(bool write_record)
 		record->pad[i] = slot + i;
 }
 
-SEC("tp_btf/page_fault_user")
-int BPF_PROG(hp_line_btf, unsigned long address, struct pt_regs *regs, unsigned long error_code)
-{
-	count_run(false);
-	return 0;
-}
+/*
+ * hp_<name>_btf, hp_<name>_tp and hp_<name>_perf: @work on each hook a
+ * source uses (the bench finds them by these names).
+ */
+#define HP_ON_EACH_HOOK(name, work)                                                                \
+	SEC("tp_btf/page_fault_user")                                                              \
+	int BPF_PROG(hp_##name##_btf, unsigned long address, struct pt_regs *regs,                 \
+		     unsigned long error_code)                                                     \
+	{                                                                                          \
+		work;                                                                              \
+		return 0;                                                                          \
+	}                                                                                          \
+	SEC("tracepoint/exceptions/page_fault_user")                                               \
+	int hp_##name##_tp(void *ctx)                                                              \
+	{                                                                                          \
+		work;                                                                              \
+		return 0;                                                                          \
+	}                                                                                          \
+	SEC("perf_event")                                                                          \
+	int hp_##name##_perf(struct bpf_perf_event_data *ctx)                                      \
+	{                                                                                          \
+		work;                                                                              \
+		return 0;                                                                          \
+	}
 
-SEC("tracepoint/exceptions/page_fault_user")
-int hp_line_tp(void *ctx)
-{
-	count_run(false);
-	return 0;
-}
-
-SEC("perf_event")
-int hp_line_perf(struct bpf_perf_event_data *ctx)
-{
-	count_run(false);
-	return 0;
-}
-
-SEC("tp_btf/page_fault_user")
-int BPF_PROG(hp_record_btf, unsigned long address, struct pt_regs *regs, unsigned long error_code)
-{
-	count_run(true);
-	return 0;
-}
-
-SEC("tracepoint/exceptions/page_fault_user")
-int hp_record_tp(void *ctx)
-{
-	count_run(true);
-	return 0;
-}
-
-SEC("perf_event")
-int hp_record_perf(struct bpf_perf_event_data *ctx)
-{
-	count_run(true);
-	return 0;
-}
+HP_ON_EACH_HOOK(empty, (void)0)
+HP_ON_EACH_HOOK(line, count_run(false))
+HP_ON_EACH_HOOK(record, count_run(true))

@@ -2,8 +2,9 @@
 /*
  * scan: accessed pages found by kmigrated.ko's accessed-bit scanner, from
  * its tracepoint kmigrated:kmigrated_scan_access (a raw tracepoint of the
- * module; arguments pfn, nid, tgid, addr), one record per accessed page,
- * sampled and scoped like every source.
+ * module; arguments pfn, nid, tgid, addr, order), one record per accessed
+ * page (a huge page: one record for its head, HP_EV_HUGE), sampled and
+ * scoped like every source.
  *
  * The tracepoint runs in the scanner thread: the CPU, its node and the
  * current task say nothing about who accessed the page, so tgid comes
@@ -25,6 +26,7 @@ int hp_scan(struct bpf_raw_tracepoint_args *ctx)
 	__s32 nid = (__s32)ctx->args[1];
 	__u32 tgid = (__u32)ctx->args[2];
 	__u64 addr = ctx->args[3];
+	__s32 order = (__s32)ctx->args[4];
 	struct hp_source_cpu *state;
 	__u32 cpu;
 	struct hp_event *ev;
@@ -38,6 +40,8 @@ int hp_scan(struct bpf_raw_tracepoint_args *ctx)
 	if (!ev)
 		return 0;
 	ev->flags = HP_EV_READ; /* an accessed bit: a read or a write */
+	if (order > 0)
+		ev->flags |= HP_EV_HUGE;
 	ev->cpu_node = HP_NODE_UNKNOWN;
 	ev->tgid = tgid;
 	ev->pid = 0;

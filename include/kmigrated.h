@@ -68,12 +68,14 @@ enum kmigrated_result {
 	KMIGRATED_E_QUEUE_FULL = 8, /* the node's queue is full */
 	KMIGRATED_E_BUSY = 9, /* queue lock held too long (re-entry from tracing) */
 	KMIGRATED_E_ROUTE = 10, /* the request's route is not in service */
+	KMIGRATED_E_UNEVICTABLE = 11, /* demotion of an mlocked or unevictable page */
 	KMIGRATED_NR_RESULTS
 };
 
 /* struct kmigrated_req.flags */
 #define KMIGRATED_REQ_VADDR 0x01 /* vaddr route: (tgid, vaddr) instead of pfn */
-#define KMIGRATED_REQ_FLAGS 0x01 /* all valid flags */
+#define KMIGRATED_REQ_DEMOTE 0x02 /* to a lower tier: making room, not a promotion */
+#define KMIGRATED_REQ_FLAGS 0x03 /* all valid flags */
 
 /* One request, as kmigrated_enqueue_batch() takes them. */
 struct kmigrated_req {
@@ -86,6 +88,13 @@ struct kmigrated_req {
 	__u8 flags; /* KMIGRATED_REQ_* */
 	__u8 result; /* out: enum kmigrated_result */
 };
+
+#ifndef __bpf__
+/* The module, the daemon and the BPF programs all see these bytes. */
+_Static_assert(sizeof(struct kmigrated_req) == 16, "struct kmigrated_req is 16 bytes");
+_Static_assert(__builtin_offsetof(struct kmigrated_req, result) == 15,
+	       "kmigrated_req.result is its last byte");
+#endif
 
 /*
  * Context of a SEC("syscall") program that submits a batch with
@@ -100,6 +109,13 @@ struct kmigrated_batch {
 	__u32 nr; /* in: requests in reqs[] */
 	__s32 accepted; /* out: kmigrated_enqueue_batch()'s return */
 };
+
+#ifndef __bpf__
+_Static_assert(__builtin_offsetof(struct kmigrated_batch, reqs) == 0,
+	       "the batch's requests start the context");
+_Static_assert(sizeof(struct kmigrated_batch) == KMIGRATED_BATCH_MAX * 16 + 8,
+	       "struct kmigrated_batch has no padding");
+#endif
 
 /*
  * The counters, in sysfs order (file name = second column). refused_*
@@ -119,8 +135,10 @@ struct kmigrated_batch {
 	X(REFUSED_QUEUE_FULL, refused_queue_full)                                                  \
 	X(REFUSED_BUSY, refused_busy)                                                              \
 	X(REFUSED_ROUTE, refused_route)                                                            \
+	X(REFUSED_UNEVICTABLE, refused_unevictable)                                                \
 	X(MIGRATED, migrated) /* base pages migrated, both routes */                               \
 	X(MIGRATED_VMA, migrated_vma) /* of which through the vma route */                         \
+	X(DEMOTED, demoted) /* of which by demotion requests */                                    \
 	X(FAILED_GONE, failed_gone) /* page freed or reused since it was queued */                 \
 	X(FAILED_SAME_NODE, failed_same_node) /* on the target node by then */                     \
 	X(FAILED_ISOLATE, failed_isolate) /* could not be taken off its LRU */                     \
@@ -128,6 +146,7 @@ struct kmigrated_batch {
 	X(FAILED_MIGRATE, failed_migrate) /* isolated but not migrated (pages) */                  \
 	X(FAILED_NOMEM, failed_nomem) /* no destination page (vma route) */                        \
 	X(FAILED_VMA, failed_vma) /* no process, no vma, not anonymous, not collected */           \
+	X(FAILED_UNEVICTABLE, failed_unevictable) /* demotion: mlocked since it was queued */      \
 	X(DROPPED, dropped) /* still queued when the module was unloaded */                        \
 	X(BATCHES, batches) /* migrate_pages / migrate_vma_pages calls */                          \
 	X(BYTES, bytes) /* bytes migrated */                                                       \
@@ -136,22 +155,34 @@ struct kmigrated_batch {
 	X(SCAN_PASSES, scan_passes) /* accessed-bit scanner: passes */                             \
 	X(SCAN_PTES, scan_ptes) /* PTEs of lower-tier pages tested */                              \
 	X(SCAN_ACCESSED, scan_accessed) /* ... found accessed, cleared and reported */             \
+	X(SCAN_ACCESSED_TOP, scan_accessed_top) /* ... of which on nodes with CPUs */              \
 	X(SCAN_NS, scan_ns) /* CPU time of the scanner thread, ns */
 
 #define KMIGRATED_STAT_ENUM(id, name) KMIGRATED_STAT_##id,
 enum kmigrated_stat { KMIGRATED_STATS(KMIGRATED_STAT_ENUM) KMIGRATED_NR_STATS };
 #undef KMIGRATED_STAT_ENUM
 
+/* The refused_* counters, one per refusal, in enum kmigrated_result order. */
+#define KMIGRATED_STAT_REFUSED_FIRST KMIGRATED_STAT_REFUSED_INVALID
+#define KMIGRATED_STAT_REFUSED_LAST KMIGRATED_STAT_REFUSED_UNEVICTABLE
+#ifndef __bpf__
+_Static_assert(KMIGRATED_STAT_REFUSED_LAST - KMIGRATED_STAT_REFUSED_FIRST ==
+		       KMIGRATED_NR_RESULTS - 2,
+	       "one refused_* counter per refusal, in result order");
+#endif
+
 /*
  * The accessed-bit scanner (kthread kmigrated_scan): every scan_period_ms
  * it walks the page tables of the processes in scope, up to scan_pages
  * PTEs per pass (resuming where the last pass stopped), tests and clears
- * the accessed bit of each PTE mapping a page on a lower-tier node (a node
- * with memory and no CPUs, unless scan_nodes says otherwise), flushes the
+ * the accessed bit of each PTE mapping a page on a scanned node (every
+ * node with memory, unless scan_nodes says otherwise: the lower tiers
+ * for what to promote, the top tier for what has gone cold), flushes the
  * TLB for what it cleared, and reports each accessed page through the
  * tracepoint kmigrated:kmigrated_scan_access (raw_tp arguments: pfn, nid,
- * tgid, addr). Scope: sysfs scan_tgids ("none", "all" or tgids) or the
- * kmigrated_scan_scope() kfunc.
+ * tgid, addr, order; order 0 for a base page, the PMD order for a huge
+ * page mapped by one PMD, whose head pfn it reports). Scope: sysfs
+ * scan_tgids ("none", "all" or tgids) or the kmigrated_scan_scope() kfunc.
  */
 #define KMIGRATED_SCAN_TP "kmigrated_scan_access"
 #define KMIGRATED_SCAN_TGIDS_MAX 64

@@ -10,7 +10,7 @@
  * syms.c), or by (process, address) with the exported migrate_vma_* API.
  *
  * A third service, the accessed-bit scanner (scan.c), reports accessed
- * lower-tier pages through a tracepoint, as a hotness source.
+ * pages through a tracepoint, as a hotness source.
  *
  * This file: module parameters, the sysfs directory
  * /sys/kernel/mm/kmigrated/ and node<N>/ under it, load and unload. The
@@ -144,7 +144,7 @@ MODULE_PARM_DESC(scan_period_ms, "Accessed-bit scanner period, 10-600000 ms (def
 module_param_cb(scan_pages, &scan_pages_ops, &kmig_scan_pages, 0644);
 MODULE_PARM_DESC(scan_pages, "PTEs the scanner visits per pass at most, 1-16777216 (default 262144)");
 module_param(scan_nodes, charp, 0444);
-MODULE_PARM_DESC(scan_nodes, "Nodes whose pages the scanner tests (node list; default: nodes with memory and no CPUs)");
+MODULE_PARM_DESC(scan_nodes, "Nodes whose pages the scanner tests (node list; default: every node with memory)");
 
 /* -------------------------------------------------------------- sysfs */
 

@@ -7,8 +7,8 @@
  * in-kernel kmigrated: take a reference on each folio, check it again
  * (it may have been freed, reused, split or moved since it was queued),
  * isolate it from its LRU (NR_ISOLATED_* up), then hand each target's list
- * to migrate_pages() in MIGRATE_ASYNC mode with reason MR_NUMA_MISPLACED,
- * which unmaps the whole batch under one TLB flush (6.3+); what it leaves
+ * to migrate_pages() in MIGRATE_ASYNC mode with reason MR_NUMA_MISPLACED
+ * (MR_DEMOTION for demotion requests), which unmaps the whole batch under one TLB flush (6.3+); what it leaves
  * on the list goes back with putback_movable_pages() (NR_ISOLATED_* down;
  * migrate_pages() brings it down for what it moved or put back itself).
  *
@@ -143,7 +143,7 @@ static bool kmig_isolate(struct folio *folio)
  * Isolates the folio of @pfn for migration to @target and adds it to
  * @list. Returns its number of pages, 0 when it is not taken (counted).
  */
-static unsigned int kmig_take_pfn(struct kmig_node *kn, u64 pfn, int target,
+static unsigned int kmig_take_pfn(struct kmig_node *kn, u64 pfn, int target, bool demote,
 				  struct list_head *list)
 {
 	struct folio *folio;
@@ -169,6 +169,11 @@ static unsigned int kmig_take_pfn(struct kmig_node *kn, u64 pfn, int target,
 	if (folio_test_large(folio) && (!READ_ONCE(kmig_large_folios) || folio_test_hugetlb(folio))) {
 		folio_put(folio);
 		kmig_count(kn, KMIGRATED_STAT_FAILED_LARGE, 1);
+		return 0;
+	}
+	if (demote && (folio_test_unevictable(folio) || folio_test_mlocked(folio))) {
+		folio_put(folio);
+		kmig_count(kn, KMIGRATED_STAT_FAILED_UNEVICTABLE, 1);
 		return 0;
 	}
 	if (!folio_test_lru(folio) || !kmig_isolate(folio)) {
@@ -198,7 +203,7 @@ static u64 kmig_batch_clock(u64 t0)
  * began, 0 when the batch is not traced.
  */
 static void kmig_migrate_list(struct kmig_node *kn, struct list_head *list, unsigned int nr,
-			      unsigned int nr_pages, int target, u64 t0)
+			      unsigned int nr_pages, int target, bool demote, u64 t0)
 {
 	unsigned int succeeded = 0;
 	u64 t1, t2, t3;
@@ -206,8 +211,9 @@ static void kmig_migrate_list(struct kmig_node *kn, struct list_head *list, unsi
 	if (list_empty(list))
 		return;
 	t1 = kmig_batch_clock(t0);
+	/* The reason shows in the migrate tracepoints, as the kernel's own moves do. */
 	kmig_sym.migrate_pages(list, kmig_alloc_dst, NULL, target, MIGRATE_ASYNC,
-			       MR_NUMA_MISPLACED, &succeeded);
+			       demote ? MR_DEMOTION : MR_NUMA_MISPLACED, &succeeded);
 	t2 = kmig_batch_clock(t0);
 	if (!list_empty(list))
 		kmig_sym.putback_movable_pages(list);
@@ -217,6 +223,8 @@ static void kmig_migrate_list(struct kmig_node *kn, struct list_head *list, unsi
 					      t2 - t1, t3 - t2);
 	kmig_count(kn, KMIGRATED_STAT_BATCHES, 1);
 	kmig_count(kn, KMIGRATED_STAT_MIGRATED, succeeded);
+	if (demote)
+		kmig_count(kn, KMIGRATED_STAT_DEMOTED, succeeded);
 	kmig_count(kn, KMIGRATED_STAT_BYTES, (u64)succeeded << PAGE_SHIFT);
 	if (nr_pages > succeeded)
 		kmig_count(kn, KMIGRATED_STAT_FAILED_MIGRATE, nr_pages - succeeded);
@@ -228,20 +236,22 @@ static void kmig_migrate_list(struct kmig_node *kn, struct list_head *list, unsi
  * @reqs: the requests; reordered
  * @nr: how many
  *
- * One migrate_pages() call per target node in the batch.
+ * One migrate_pages() call per target node and direction in the batch.
  */
 void kmig_migrate_pfns(struct kmig_node *kn, struct kmigrated_req *reqs, unsigned int nr)
 {
 	unsigned int start = 0, end, i, nr_pages;
 	LIST_HEAD(list);
+	bool demote;
 	int target;
 	u64 t0;
 
 	while (start < nr) {
-		/* Gather reqs[start, end): the requests for one target. */
+		/* Gather reqs[start, end): the requests for one target and direction. */
 		target = reqs[start].node;
+		demote = reqs[start].flags & KMIGRATED_REQ_DEMOTE;
 		for (i = end = start + 1; i < nr; i++) {
-			if (reqs[i].node == target) {
+			if (reqs[i].node == target && !(reqs[i].flags & KMIGRATED_REQ_DEMOTE) == !demote) {
 				swap(reqs[i], reqs[end]);
 				end++;
 			}
@@ -253,11 +263,11 @@ void kmig_migrate_pfns(struct kmig_node *kn, struct kmigrated_req *reqs, unsigne
 		nr_pages = 0;
 		t0 = trace_kmigrated_migrate_batch_enabled() ? ktime_get_ns() : 0;
 		for (i = start; i < end; i++)
-			nr_pages += kmig_take_pfn(kn, reqs[i].pfn, target, &list);
+			nr_pages += kmig_take_pfn(kn, reqs[i].pfn, target, demote, &list);
 		/* Large folios cost more than the one page charged for them. */
 		if (nr_pages > end - start)
 			kmig_rate_charge((u64)(nr_pages - (end - start)) << PAGE_SHIFT);
-		kmig_migrate_list(kn, &list, end - start, nr_pages, target, t0);
+		kmig_migrate_list(kn, &list, end - start, nr_pages, target, demote, t0);
 		start = end;
 	}
 }
@@ -288,7 +298,8 @@ struct mm_struct *kmig_get_mm(u32 tgid)
  * @target. Returns the pages migrated; failures are counted.
  */
 static unsigned int kmig_migrate_run(struct kmig_node *kn, struct vm_area_struct *vma,
-				     unsigned long start, unsigned int npages, int target)
+				     unsigned long start, unsigned int npages, int target,
+				     bool demote)
 {
 	struct migrate_vma args = {
 		.vma = vma,
@@ -320,6 +331,11 @@ static unsigned int kmig_migrate_run(struct kmig_node *kn, struct vm_area_struct
 		}
 		if (PageCompound(spage)) {
 			kmig_count(kn, KMIGRATED_STAT_FAILED_LARGE, 1);
+			continue;
+		}
+		if (demote && (folio_test_unevictable(page_folio(spage)) ||
+			       folio_test_mlocked(page_folio(spage)))) {
+			kmig_count(kn, KMIGRATED_STAT_FAILED_UNEVICTABLE, 1);
 			continue;
 		}
 		dpage = alloc_pages_node(target,
@@ -359,7 +375,7 @@ static unsigned int kmig_migrate_run(struct kmig_node *kn, struct vm_area_struct
  * Migrates the run of @npages contiguous pages at @start in process @tgid.
  */
 static void kmig_migrate_range(struct kmig_node *kn, u32 tgid, unsigned long start,
-			       unsigned int npages, int target)
+			       unsigned int npages, int target, bool demote)
 {
 	struct vm_area_struct *vma;
 	struct mm_struct *mm;
@@ -383,9 +399,11 @@ static void kmig_migrate_range(struct kmig_node *kn, u32 tgid, unsigned long sta
 		if (!vma_is_anonymous(vma)) {
 			kmig_count(kn, KMIGRATED_STAT_FAILED_VMA, n);
 		} else {
-			migrated = kmig_migrate_run(kn, vma, start, n, target);
+			migrated = kmig_migrate_run(kn, vma, start, n, target, demote);
 			kmig_count(kn, KMIGRATED_STAT_MIGRATED, migrated);
 			kmig_count(kn, KMIGRATED_STAT_MIGRATED_VMA, migrated);
+			if (demote)
+				kmig_count(kn, KMIGRATED_STAT_DEMOTED, migrated);
 			kmig_count(kn, KMIGRATED_STAT_BYTES, (u64)migrated << PAGE_SHIFT);
 		}
 		start += (unsigned long)n << PAGE_SHIFT;
@@ -411,6 +429,7 @@ void kmig_migrate_vaddrs(struct kmig_node *kn, struct kmigrated_req *reqs, unsig
 	while (i < nr) {
 		for (n = 1; i + n < nr && n < KMIG_VMA_RUN; n++) {
 			if (reqs[i + n].tgid != reqs[i].tgid || reqs[i + n].node != reqs[i].node ||
+			    reqs[i + n].flags != reqs[i].flags ||
 			    reqs[i + n].vaddr != reqs[i].vaddr + ((u64)n << PAGE_SHIFT))
 				break;
 		}
@@ -418,7 +437,8 @@ void kmig_migrate_vaddrs(struct kmig_node *kn, struct kmigrated_req *reqs, unsig
 			kmig_count(kn, KMIGRATED_STAT_DROPPED, nr - i);
 			return;
 		}
-		kmig_migrate_range(kn, reqs[i].tgid, reqs[i].vaddr, n, reqs[i].node);
+		kmig_migrate_range(kn, reqs[i].tgid, reqs[i].vaddr, n, reqs[i].node,
+				   reqs[i].flags & KMIGRATED_REQ_DEMOTE);
 		i += n;
 	}
 }

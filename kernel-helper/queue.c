@@ -224,6 +224,12 @@ static bool kmig_pfn_is_zone_device(u64 pfn)
 	return true;
 }
 
+/* Mlocked or otherwise unevictable: what reclaim's demotion leaves alone. */
+static bool kmig_folio_pinned_in_ram(struct folio *folio)
+{
+	return folio_test_unevictable(folio) || folio_test_mlocked(folio);
+}
+
 /*
  * Checks one request and queues it. @r is the caller's copy; it is
  * normalised (address rounded down to its page) before it is queued.
@@ -288,6 +294,11 @@ static enum kmigrated_result kmig_submit(struct kmigrated_req *r)
 		/* Racy without a reference; the thread checks again under one. */
 		if (!PageLRU(page)) {
 			res = KMIGRATED_E_NOT_LRU;
+			goto out;
+		}
+		/* The kernel's own demotion (reclaim) never takes these either. */
+		if ((r->flags & KMIGRATED_REQ_DEMOTE) && kmig_folio_pinned_in_ram(page_folio(page))) {
+			res = KMIGRATED_E_UNEVICTABLE;
 			goto out;
 		}
 		if (!kn) { /* memory onlined on a node after the module loaded */

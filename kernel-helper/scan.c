@@ -3,11 +3,19 @@
  * The accessed-bit scanner, as in the kmmscand series: the kthread
  * kmigrated_scan wakes every scan_period_ms, walks the page tables of the
  * processes in scope (a list of tgids, or all user processes), and for
- * each PTE that maps a page on a lower-tier node tests and clears the
+ * each PTE that maps a page on a scanned node tests and clears the
  * accessed bit. It flushes the TLB for the range it cleared, so that the
  * next pass sees only accesses made since, and reports every accessed
  * page through the tracepoint kmigrated:kmigrated_scan_access, where a
  * BPF program (bpf/scan.bpf.c) turns it into a hotpage event.
+ *
+ * Every node with memory is scanned by default: accesses on the lower
+ * tiers say what to promote, and their absence on the top tier says what
+ * can make room. Reclaim decides what is cold from the same accessed
+ * bits, so the scanner hands each one it clears over to the folio
+ * (folio_set_young(), as DAMON does, or folio_mark_accessed() on kernels
+ * without the page idle flags): kswapd's demotion does not take a page
+ * for cold because the scanner saw its access first.
  *
  * A pass visits at most scan_pages PTEs and the next one resumes where it
  * stopped (tgids in ascending order, then addresses), so the cost per
@@ -23,14 +31,17 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kthread.h>
+#include <linux/memory_hotplug.h>
 #include <linux/mm.h>
 #include <linux/mmap_lock.h>
 #include <linux/nodemask.h>
+#include <linux/page_idle.h>
 #include <linux/pagewalk.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
+#include <linux/swap.h>
 #include <linux/vmalloc.h>
 
 #include "internal.h"
@@ -65,13 +76,39 @@ struct kmig_scan_walk {
 	long budget; /* PTEs this pass may still visit */
 	unsigned long stop; /* where the budget ran out */
 	unsigned long flush_start, flush_end;
-	u64 ptes, accessed;
+	u64 ptes, accessed, accessed_top;
 };
 
-static void kmig_scan_hit(struct kmig_scan_walk *w, unsigned long pfn, int nid,
+/* Tells reclaim about an access whose PTE bit the scanner cleared. */
+static void kmig_scan_referenced(unsigned long pfn)
+{
+	struct page *page = pfn_to_online_page(pfn);
+	struct folio *folio;
+
+	if (!page)
+		return;
+	folio = page_folio(page);
+	if (!folio_try_get(folio))
+		return;
+	/* Split or freed and reused between page_folio() and the reference? */
+	if (likely(page_folio(page) == folio)) {
+#ifdef CONFIG_PAGE_IDLE_FLAG
+		folio_set_young(folio);
+		folio_clear_idle(folio);
+#else
+		folio_mark_accessed(folio);
+#endif
+	}
+	folio_put(folio);
+}
+
+static void kmig_scan_hit(struct kmig_scan_walk *w, unsigned long pfn, int nid, int order,
 			  unsigned long addr, unsigned long start, unsigned long end)
 {
 	w->accessed++;
+	if (!cpumask_empty(cpumask_of_node(nid)))
+		w->accessed_top++;
+	kmig_scan_referenced(pfn);
 	if (w->flush_end <= w->flush_start) {
 		w->flush_start = start;
 		w->flush_end = end;
@@ -79,7 +116,7 @@ static void kmig_scan_hit(struct kmig_scan_walk *w, unsigned long pfn, int nid,
 		w->flush_start = min(w->flush_start, start);
 		w->flush_end = max(w->flush_end, end);
 	}
-	trace_kmigrated_scan_access(pfn, nid, w->tgid, addr);
+	trace_kmigrated_scan_access(pfn, nid, w->tgid, addr, order);
 }
 
 static bool kmig_scan_node(unsigned long pfn, int *nid)
@@ -111,7 +148,7 @@ static int kmig_scan_pte(pte_t *ptep, unsigned long addr, unsigned long next, st
 		return 0;
 	if (cmpxchg(&ptep->pte, pte_val(pte), pte_val(pte_mkold(pte))) != pte_val(pte))
 		return 0;
-	kmig_scan_hit(w, pfn, nid, addr, addr, addr + PAGE_SIZE);
+	kmig_scan_hit(w, pfn, nid, 0, addr, addr, addr + PAGE_SIZE);
 	return 0;
 }
 
@@ -132,7 +169,7 @@ static int kmig_scan_pmd(pmd_t *pmdp, unsigned long addr, unsigned long next, st
 	}
 	if (!pmd_present(pmd))
 		return 0;
-	pfn = pmd_pfn(pmd) + ((addr & ~HPAGE_PMD_MASK) >> PAGE_SHIFT);
+	pfn = pmd_pfn(pmd);
 	if (!kmig_scan_node(pfn, &nid))
 		return 0;
 	w->ptes++;
@@ -140,7 +177,7 @@ static int kmig_scan_pmd(pmd_t *pmdp, unsigned long addr, unsigned long next, st
 		return 0;
 	if (cmpxchg(&pmdp->pmd, pmd_val(pmd), pmd_val(pmd_mkold(pmd))) != pmd_val(pmd))
 		return 0;
-	kmig_scan_hit(w, pfn, nid, addr, addr & HPAGE_PMD_MASK,
+	kmig_scan_hit(w, pfn, nid, HPAGE_PMD_ORDER, addr & HPAGE_PMD_MASK, addr & HPAGE_PMD_MASK,
 		      (addr & HPAGE_PMD_MASK) + HPAGE_PMD_SIZE);
 	return 0;
 }
@@ -262,6 +299,7 @@ static void kmig_scan_pass(void)
 	kmig_count(NULL, KMIGRATED_STAT_SCAN_PASSES, 1);
 	kmig_count(NULL, KMIGRATED_STAT_SCAN_PTES, w.ptes);
 	kmig_count(NULL, KMIGRATED_STAT_SCAN_ACCESSED, w.accessed);
+	kmig_count(NULL, KMIGRATED_STAT_SCAN_ACCESSED_TOP, w.accessed_top);
 }
 
 static bool kmig_scan_idle(void)
@@ -446,7 +484,7 @@ ssize_t kmig_scan_nodes_show(char *buf)
 /**
  * kmig_scan_init - start the scanner
  * @fail_symbol: a symbol to treat as missing (testing), or NULL
- * @nodes: nodelist of the nodes to scan, or NULL for the lower tier
+ * @nodes: nodelist of the nodes to scan, or NULL for every node with memory
  *
  * A missing symbol leaves the module without a scanner (said in the log),
  * not without its other services. Return: 0 or -errno (bad @nodes, no
@@ -465,12 +503,9 @@ int kmig_scan_init(const char *fail_symbol, const char *nodes)
 			return -EINVAL;
 		}
 	} else {
-		/* Lower tier: nodes with memory and no CPUs (CXL, PMEM, far memory). */
 		nodes_clear(kmig_scan_nodes);
-		for_each_node_state(nid, N_MEMORY) {
-			if (cpumask_empty(cpumask_of_node(nid)))
-				node_set(nid, kmig_scan_nodes);
-		}
+		for_each_node_state(nid, N_MEMORY)
+			node_set(nid, kmig_scan_nodes);
 	}
 	if (kmig_resolve_scan_symbols(fail_symbol, &missing)) {
 		pr_warn("accessed-bit scanner unavailable: cannot resolve %s\n", missing);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * kmigrated's tracepoints: the accessed-bit scanner reports each accessed
- * lower-tier page through one (bpf/scan.bpf.c attaches a raw_tp program);
- * the other times each migration batch of the pfn route.
+ * page through one (bpf/scan.bpf.c attaches a raw_tp program); the other
+ * times each migration batch of the pfn route.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM kmigrated
@@ -13,26 +13,29 @@
 #include <linux/tracepoint.h>
 
 /*
- * kmigrated_scan_access - a PTE of process @tgid at @addr maps the page
- * @pfn on node @nid, and was found accessed (then cleared) by the scanner.
+ * kmigrated_scan_access - a PTE (@order 0) or a PMD (@order > 0, @pfn the
+ * head of the huge page) of process @tgid at @addr maps the page @pfn on
+ * node @nid, and was found accessed (then cleared) by the scanner.
  */
 TRACE_EVENT(kmigrated_scan_access,
-	TP_PROTO(u64 pfn, int nid, u32 tgid, u64 addr),
-	TP_ARGS(pfn, nid, tgid, addr),
+	TP_PROTO(u64 pfn, int nid, u32 tgid, u64 addr, int order),
+	TP_ARGS(pfn, nid, tgid, addr, order),
 	TP_STRUCT__entry(
 		__field(u64, pfn)
 		__field(u64, addr)
 		__field(int, nid)
 		__field(u32, tgid)
+		__field(int, order)
 	),
 	TP_fast_assign(
 		__entry->pfn = pfn;
 		__entry->addr = addr;
 		__entry->nid = nid;
 		__entry->tgid = tgid;
+		__entry->order = order;
 	),
-	TP_printk("pfn=%#llx nid=%d tgid=%u addr=%#llx", __entry->pfn, __entry->nid,
-		  __entry->tgid, __entry->addr)
+	TP_printk("pfn=%#llx nid=%d tgid=%u addr=%#llx order=%d", __entry->pfn, __entry->nid,
+		  __entry->tgid, __entry->addr, __entry->order)
 );
 
 /*

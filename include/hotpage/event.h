@@ -36,6 +36,7 @@ enum hp_event_flags {
 	HP_EV_PROT = 1 << 3, /* fault on a present page: NUMA hint, COW, protection */
 	HP_EV_PHYS = 1 << 4, /* addr/end are physical addresses (DAMON paddr) */
 	HP_EV_REGION = 1 << 5, /* [addr, end) is a region (DAMON), not one access */
+	HP_EV_HUGE = 1 << 6, /* the access is to a huge page mapped whole; pfn is its head */
 };
 
 #define HP_PFN_UNKNOWN (~0ULL)

@@ -136,7 +136,7 @@ int main(void)
 	kmt_stats(-1, s1);
 	for (int i = 0; i < KMIGRATED_NR_STATS; i++)
 		s1[i] -= s0[i];
-	for (int i = KMIGRATED_STAT_REFUSED_INVALID; i <= KMIGRATED_STAT_REFUSED_ROUTE; i++)
+	for (int i = KMIGRATED_STAT_REFUSED_FIRST; i <= KMIGRATED_STAT_REFUSED_LAST; i++)
 		refused += s1[i];
 	kmt_print_stats("module deltas (fuzz + hotpaged)", s1);
 	printf("promotions: hot pages on node 0: %zu/%zu when the fuzz ended, %zu/%zu at the end "

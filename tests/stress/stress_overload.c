@@ -292,7 +292,7 @@ int main(void)
 	hps_daemon_stop(&d);
 	kmt_wait_idle(60000);
 	kmt_stats(-1, s1);
-	for (int i = KMIGRATED_STAT_REFUSED_INVALID; i <= KMIGRATED_STAT_REFUSED_ROUTE; i++)
+	for (int i = KMIGRATED_STAT_REFUSED_FIRST; i <= KMIGRATED_STAT_REFUSED_LAST; i++)
 		refused += s1[i];
 	hp_check(s1[KMIGRATED_STAT_ACCEPTED] + refused == s1[KMIGRATED_STAT_REQUESTS],
 		 "accepted %llu + refused %llu != requests %llu",

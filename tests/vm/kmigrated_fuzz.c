@@ -270,7 +270,7 @@ int main(void)
 	kmt_print_stats("fuzz, counter deltas", s1);
 	printf("queues drained in %.0f ms\n", t_drain);
 
-	for (i = KMIGRATED_STAT_REFUSED_INVALID; i <= KMIGRATED_STAT_REFUSED_ROUTE; i++)
+	for (i = KMIGRATED_STAT_REFUSED_FIRST; i <= KMIGRATED_STAT_REFUSED_LAST; i++)
 		refused += s1[i];
 	if (shared) {
 		/* Others submit too: at least ours, and isolation is checked by the caller. */

@@ -97,7 +97,7 @@ static void test_pfn_route(void)
 	expect_stat(s0, s1, KMIGRATED_STAT_BYTES, (uint64_t)NPAGES * KMT_PAGE);
 	expect_stat(s0, s1, KMIGRATED_STAT_KFUNC_CALLS,
 		    (NPAGES + KMIGRATED_BATCH_MAX - 1) / KMIGRATED_BATCH_MAX);
-	for (i = KMIGRATED_STAT_REFUSED_INVALID; i <= KMIGRATED_STAT_REFUSED_ROUTE; i++)
+	for (i = KMIGRATED_STAT_REFUSED_FIRST; i <= KMIGRATED_STAT_REFUSED_LAST; i++)
 		expect_stat(s0, s1, (int)i, 0);
 	for (i = KMIGRATED_STAT_FAILED_GONE; i <= KMIGRATED_STAT_DROPPED; i++)
 		expect_stat(s0, s1, (int)i, 0);

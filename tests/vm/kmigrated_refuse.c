@@ -26,7 +26,7 @@ static int node_counts[KMIGRATED_NR_RESULTS];
 
 static const char *const result_names[KMIGRATED_NR_RESULTS] = {
 	"queued",  "invalid",	"pfn",	      "zone_device", "node",  "same_node",
-	"not_lru", "duplicate", "queue_full", "busy",	     "route",
+	"not_lru", "duplicate", "queue_full", "busy",	     "route", "unevictable",
 };
 
 static void cleanup(void)
@@ -81,7 +81,7 @@ static void expect(struct kmigrated_req req, int want, const char *what)
 		hp_check(got == want, "%s (%s): result %d (%s), expected %s", what,
 			 path ? "single" : "batch", got,
 			 got < KMIGRATED_NR_RESULTS ? result_names[got] : "?", result_names[want]);
-		for (i = KMIGRATED_STAT_REQUESTS; i <= KMIGRATED_STAT_REFUSED_ROUTE; i++) {
+		for (i = KMIGRATED_STAT_REQUESTS; i <= KMIGRATED_STAT_REFUSED_LAST; i++) {
 			uint64_t d = after[i] - before[i];
 			uint64_t w = i == stat || i == KMIGRATED_STAT_REQUESTS;
 
@@ -150,6 +150,35 @@ static void test_zone_device(void)
 	close(fd);
 }
 
+/*
+ * Demotion leaves mlocked pages where they are, as reclaim does: a locked
+ * page on node 0 is refused for demotion to node 1, and the same page is
+ * accepted once unlocked (then taken back off the queue by the thread).
+ */
+static void test_unevictable(void)
+{
+	struct kmigrated_req r;
+	uint64_t pfn;
+	char *q = kmt_map_pages(1, 5);
+
+	kmt_place(q, 1, 0);
+	hp_check(!mlock(q, KMT_PAGE), "mlock: %s", strerror(errno));
+	kmt_pfns(q, 1, &pfn);
+	r = pfn_req(pfn, 1);
+	r.flags = KMIGRATED_REQ_DEMOTE;
+	expect(r, KMIGRATED_E_UNEVICTABLE, "demotion of an mlocked page");
+	hp_check(!munlock(q, KMT_PAGE), "munlock: %s", strerror(errno));
+	/* munlock() leaves the page for the LRU to take back: lru_add_drain by a move. */
+	kmt_place(q, 1, 0);
+	kmt_pfns(q, 1, &pfn);
+	r = pfn_req(pfn, 1);
+	r.flags = KMIGRATED_REQ_DEMOTE;
+	kmt_submit(skel, &r, 1);
+	hp_check(r.result == KMIGRATED_QUEUED || r.result == KMIGRATED_E_NOT_LRU,
+		 "demotion of the unlocked page: result %u", r.result);
+	munmap(q, KMT_PAGE);
+}
+
 /* Checks on each request, with the pfn and vma routes both in service. */
 static void test_checks(char *p, const uint64_t *pfns)
 {
@@ -201,6 +230,7 @@ static void test_checks(char *p, const uint64_t *pfns)
 	target = r.result == KMIGRATED_E_SAME_NODE ? 1 : 0;
 	expect(pfn_req(kpfn, target), KMIGRATED_E_NOT_LRU, "kernel text page");
 	expect(pfn_req(kpfn + 1, target), KMIGRATED_E_NOT_LRU, "kernel text page + 1");
+	test_unevictable();
 }
 
 /*

@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Guest test: the scan source. With NUMA balancing off and no PMU, a
- * process whose pages sit on node 1 (a node with memory and no CPUs: the
- * lower tier the scanner watches) touches a known subset of them; the
- * `scan` source (kmigrated.ko's accessed-bit scanner, its tracepoint,
- * bpf/scan.bpf.c, the shared per-CPU rings) reports that subset, and
- * almost nothing else, within two scan periods. The records are the same
- * struct hp_event as every source's (HP_SRC_SCAN, tgid, address, PFN,
- * node). Also: the scanner's cost is counted, its scope follows the source
- * (and the kfunc and sysfs), and bad settings are refused.
+ * process with half of a region on node 1 (the lower tier: what to
+ * promote) and half on node 0 (the top tier: what has gone cold) touches
+ * a known subset of both halves; the `scan` source (kmigrated.ko's
+ * accessed-bit scanner, which watches every node with memory, its
+ * tracepoint, bpf/scan.bpf.c, the shared per-CPU rings) reports that
+ * subset, each page with its own node, and almost nothing else, within
+ * two scan periods. The records are the same struct hp_event as every
+ * source's (HP_SRC_SCAN, tgid, address, PFN, node). Also: the scanner's
+ * cost is counted, its scope follows the source (and the kfunc and
+ * sysfs), and bad settings are refused.
  */
 #include "kmigrated_test.h"
 #include "scan_source.h"
@@ -23,8 +25,15 @@ struct collect {
 	uint32_t tgid;
 	unsigned int hits[NPAGES];
 	uint64_t pfn[NPAGES];
-	long outside, bad;
+	int node[NPAGES];
+	long outside, bad, huge;
 };
+
+/* The first half of the region is on node 1, the second on node 0. */
+static int expected_node(size_t i)
+{
+	return i < NPAGES / 2 ? 1 : 0;
+}
 
 static struct kmigrated_enqueue *skel;
 static char numab[16];
@@ -45,15 +54,19 @@ static int on_event(const struct hp_event *ev, void *ctx)
 	struct collect *c = ctx;
 	uintptr_t a = (uintptr_t)ev->addr, base = (uintptr_t)c->region;
 
-	if (ev->source != HP_SRC_SCAN || ev->tgid != c->tgid || ev->page_node != 1) {
+	if (ev->source != HP_SRC_SCAN || ev->tgid != c->tgid || ev->page_node < 0 ||
+	    ev->page_node > 1) {
 		c->bad++;
 		return 0;
 	}
+	if (ev->flags & HP_EV_HUGE)
+		c->huge++;
 	if (a >= base && a < base + NPAGES * KMT_PAGE) {
 		size_t i = (a - base) / KMT_PAGE;
 
 		c->hits[i]++;
 		c->pfn[i] = ev->pfn;
+		c->node[i] = ev->page_node;
 	} else {
 		c->outside++;
 	}
@@ -153,7 +166,7 @@ int main(void)
 	uint64_t *pfns = calloc(NPAGES, 8), passes0, ns0, passes, ns;
 	volatile char sink = 0;
 	char err[256], nodes[32];
-	long touched = 0, reported = 0, missed = 0, extra = 0;
+	long touched = 0, reported = 0, reported_top = 0, missed = 0, extra = 0;
 	double t_touch;
 	int kmsg, bad = 0;
 	size_t i;
@@ -169,7 +182,8 @@ int main(void)
 	kmt_load_or_fail("scan_period_ms=1000");
 	kmt_read_str(KMIGRATED_SYSFS_DIR "/scan_nodes", nodes, sizeof(nodes));
 	printf("scanner watches nodes %s; NUMA balancing off (was %s)\n", nodes, numab);
-	hp_check(!strcmp(nodes, "1"), "scan_nodes '%s', expected '1'", nodes);
+	hp_check(!strcmp(nodes, "0-1"), "scan_nodes '%s', expected '0-1' (every node with memory)",
+		 nodes);
 	test_scope_and_settings();
 
 	hp_source_scan.probe(&probe);
@@ -177,7 +191,10 @@ int main(void)
 	printf("scan source: %s\n", probe.how);
 
 	p = kmt_map_pages(NPAGES, 21);
-	kmt_place(p, NPAGES, 1);
+	/* Base pages: a huge page would be reported once, for its head. */
+	hp_check(!madvise(p, NPAGES * KMT_PAGE, MADV_NOHUGEPAGE), "madvise: %s", strerror(errno));
+	kmt_place(p, NPAGES / 2, 1);
+	kmt_place(p + NPAGES / 2 * KMT_PAGE, NPAGES / 2, 0);
 	kmt_pfns(p, NPAGES, pfns);
 	c.region = p;
 	c.tgid = tgid;
@@ -209,6 +226,11 @@ int main(void)
 				hp_check(c.pfn[i] == pfns[i],
 					 "page %zu reported with PFN %#llx, not %#llx", i,
 					 (unsigned long long)c.pfn[i], (unsigned long long)pfns[i]);
+				hp_check(c.node[i] == expected_node(i),
+					 "page %zu reported on node %d, it is on node %d", i,
+					 c.node[i], expected_node(i));
+				if (expected_node(i) == 0)
+					reported_top++;
 			} else {
 				missed++;
 			}
@@ -216,9 +238,9 @@ int main(void)
 			extra++;
 		}
 	}
-	printf("touched %ld pages at %.0f ms; within %llu passes (%.0f ms): %ld reported, %ld missed, %ld untouched pages reported, %ld reports outside the region, %ld foreign\n",
+	printf("touched %ld pages at %.0f ms; within %llu passes (%.0f ms): %ld reported (%ld on node 0), %ld missed, %ld untouched pages reported, %ld reports outside the region, %ld foreign, %ld huge\n",
 	       touched, t_touch, (unsigned long long)passes, kmt_now_ms() - t_touch, reported,
-	       missed, extra, c.outside, c.bad);
+	       reported_top, missed, extra, c.outside, c.bad, c.huge);
 	printf("scanner cost: %.2f ms CPU per pass (%llu ns over %llu passes); %llu PTEs tested, %llu accessed in all\n",
 	       passes ? ns / 1e6 / (double)passes : 0.0, (unsigned long long)ns,
 	       (unsigned long long)passes, (unsigned long long)kmt_stat(-1, "scan_ptes"),
@@ -227,6 +249,11 @@ int main(void)
 		 missed, touched);
 	hp_check(extra <= touched / 20, "%ld untouched pages reported", extra);
 	hp_check(c.bad == 0, "%ld records from other sources, processes or nodes", c.bad);
+	hp_check(reported_top == touched / 2, "%ld of the %ld touched node-0 pages reported",
+		 reported_top, touched / 2);
+	hp_check(kmt_stat(-1, "scan_accessed_top") >= (uint64_t)reported_top,
+		 "scan_accessed_top %llu below the %ld node-0 pages reported",
+		 (unsigned long long)kmt_stat(-1, "scan_accessed_top"), reported_top);
 	hp_check(ns > 0, "scan_ns did not move");
 	hp_check(!hp_source_read_stats(hp_source_scan.object(src), &st), "source stats");
 	printf("source counters: seen %llu, sampled %llu, emitted %llu, dropped %llu\n",

@@ -153,7 +153,9 @@ _Static_assert(sizeof(struct kmigrated_batch) == KMIGRATED_BATCH_MAX * 16 + 8,
 	X(THROTTLED, throttled) /* waits for the rate limit */                                     \
 	X(THREAD_NS, thread_ns) /* CPU time of the kmigrated threads, ns */                        \
 	X(SCAN_PASSES, scan_passes) /* accessed-bit scanner: passes */                             \
-	X(SCAN_PTES, scan_ptes) /* PTEs of lower-tier pages tested */                              \
+	X(SCAN_SWEEPS, scan_sweeps) /* ... passes that finished a walk of the whole scope */       \
+	X(SCAN_PAUSES, scan_pauses) /* ... pauses for the consumer of its reports */               \
+	X(SCAN_PTES, scan_ptes) /* PTEs of scanned nodes' pages tested */                          \
 	X(SCAN_ACCESSED, scan_accessed) /* ... found accessed, cleared and reported */             \
 	X(SCAN_ACCESSED_TOP, scan_accessed_top) /* ... of which on nodes with CPUs */              \
 	X(SCAN_NS, scan_ns) /* CPU time of the scanner thread, ns */

@@ -8,7 +8,7 @@
  * (it may have been freed, reused, split or moved since it was queued),
  * isolate it from its LRU (NR_ISOLATED_* up), then hand each target's list
  * to migrate_pages() in MIGRATE_ASYNC mode with reason MR_NUMA_MISPLACED
- * (MR_DEMOTION for demotion requests), which unmaps the whole batch under one TLB flush (6.3+); what it leaves
+ * (MR_SYSCALL for demotion requests), which unmaps the whole batch under one TLB flush (6.3+); what it leaves
  * on the list goes back with putback_movable_pages() (NR_ISOLATED_* down;
  * migrate_pages() brings it down for what it moved or put back itself).
  *
@@ -211,9 +211,16 @@ static void kmig_migrate_list(struct kmig_node *kn, struct list_head *list, unsi
 	if (list_empty(list))
 		return;
 	t1 = kmig_batch_clock(t0);
-	/* The reason shows in the migrate tracepoints, as the kernel's own moves do. */
+	/*
+	 * Not MR_DEMOTION for demotions: migrate_pages() leaves NR_ISOLATED_*
+	 * alone for that reason (reclaim, its caller, counts isolation its own
+	 * way), and this module counted the isolation itself: the counter
+	 * would grow with every page demoted until compaction and reclaim
+	 * throttle forever on "too many isolated". MR_SYSCALL is what
+	 * move_pages(2), the other way userspace moves pages, is counted as.
+	 */
 	kmig_sym.migrate_pages(list, kmig_alloc_dst, NULL, target, MIGRATE_ASYNC,
-			       demote ? MR_DEMOTION : MR_NUMA_MISPLACED, &succeeded);
+			       demote ? MR_SYSCALL : MR_NUMA_MISPLACED, &succeeded);
 	t2 = kmig_batch_clock(t0);
 	if (!list_empty(list))
 		kmig_sym.putback_movable_pages(list);

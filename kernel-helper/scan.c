@@ -19,7 +19,10 @@
  *
  * A pass visits at most scan_pages PTEs and the next one resumes where it
  * stopped (tgids in ascending order, then addresses), so the cost per
- * period is bounded whatever the scope; it shows in scan_ns.
+ * period is bounded whatever the scope; it shows in scan_ns. A sweep is
+ * the passes that visit the whole scope once (scan_sweeps counts them):
+ * a consumer that wants each page looked at once per period of its own
+ * follows the sweeps.
  *
  * The accessed bit is cleared with a compare-and-exchange on a present,
  * young PTE (PMD for a huge page), so a PTE changed meanwhile (unmapped,
@@ -30,6 +33,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/delay.h>
 #include <linux/kthread.h>
 #include <linux/memory_hotplug.h>
 #include <linux/mm.h>
@@ -77,6 +81,7 @@ struct kmig_scan_walk {
 	unsigned long stop; /* where the budget ran out */
 	unsigned long flush_start, flush_end;
 	u64 ptes, accessed, accessed_top;
+	u64 accessed_at_pause;
 };
 
 /* Tells reclaim about an access whose PTE bit the scanner cleared. */
@@ -191,6 +196,29 @@ static const struct mm_walk_ops kmig_scan_ops = {
 };
 
 /*
+ * The page tables of a vma are walked this much at a time, so that the
+ * scanner can let go of the mmap lock and the CPU in between.
+ */
+#define KMIG_SCAN_CHUNK (16UL << 20)
+/*
+ * Reports between pauses: every access is one record in a consumer's
+ * per-CPU ring, all from this thread's CPU, and a pass may find hundreds
+ * of thousands (after a workload touched all its memory); a short sleep
+ * after each batch lets the consumer drain the ring instead of the ring
+ * overflowing with what a whole pass found.
+ */
+#define KMIG_SCAN_REPORTS_PER_PAUSE 4096
+
+/* Whether to pause for the consumer, before the next chunk. */
+static bool kmig_scan_should_pause(struct kmig_scan_walk *w)
+{
+	if (w->accessed - w->accessed_at_pause < KMIG_SCAN_REPORTS_PER_PAUSE)
+		return false;
+	w->accessed_at_pause = w->accessed;
+	return true;
+}
+
+/*
  * Scans @tgid's page tables from @start; false when the budget ran out
  * (w->stop says where).
  */
@@ -198,7 +226,7 @@ static bool kmig_scan_mm(struct kmig_scan_walk *w, u32 tgid, unsigned long start
 {
 	struct vm_area_struct *vma;
 	struct mm_struct *mm;
-	unsigned long addr = start;
+	unsigned long addr = start, end;
 	bool done = true;
 	int err;
 
@@ -208,13 +236,16 @@ static bool kmig_scan_mm(struct kmig_scan_walk *w, u32 tgid, unsigned long start
 	w->tgid = tgid;
 	mmap_read_lock(mm);
 	for (vma = find_vma(mm, addr); vma; vma = find_vma(mm, addr)) {
+		bool pause;
+
 		addr = max(addr, vma->vm_start);
 		if (vma->vm_flags & (VM_PFNMAP | VM_IO | VM_HUGETLB | VM_MIXEDMAP)) {
 			addr = vma->vm_end;
 			continue;
 		}
+		end = min(vma->vm_end, ALIGN(addr + 1, KMIG_SCAN_CHUNK));
 		w->flush_start = w->flush_end = 0;
-		err = kmig_sym.walk_page_range(mm, addr, vma->vm_end, &kmig_scan_ops, w);
+		err = kmig_sym.walk_page_range(mm, addr, end, &kmig_scan_ops, w);
 		/* What was cleared must miss in the TLBs for the next pass to see it. */
 		if (w->flush_end > w->flush_start)
 			kmig_sym.flush_tlb_mm_range(mm, w->flush_start, w->flush_end, PAGE_SHIFT,
@@ -223,12 +254,18 @@ static bool kmig_scan_mm(struct kmig_scan_walk *w, u32 tgid, unsigned long start
 			done = false;
 			break;
 		}
-		addr = vma->vm_end;
+		addr = end;
 		if (fatal_signal_pending(current) || kthread_should_stop())
 			break;
-		if (need_resched()) { /* the next vma is looked up again */
+		pause = kmig_scan_should_pause(w);
+		if (pause || need_resched()) { /* the vma is looked up again */
 			mmap_read_unlock(mm);
-			cond_resched();
+			if (pause) {
+				kmig_count(NULL, KMIGRATED_STAT_SCAN_PAUSES, 1);
+				usleep_range(2000, 4000);
+			} else {
+				cond_resched();
+			}
 			mmap_read_lock(mm);
 		}
 	}
@@ -295,6 +332,7 @@ static void kmig_scan_pass(void)
 	if (done) {
 		kmig_cursor_tgid = 0;
 		kmig_cursor_addr = 0;
+		kmig_count(NULL, KMIGRATED_STAT_SCAN_SWEEPS, 1);
 	}
 	kmig_count(NULL, KMIGRATED_STAT_SCAN_PASSES, 1);
 	kmig_count(NULL, KMIGRATED_STAT_SCAN_PTES, w.ptes);

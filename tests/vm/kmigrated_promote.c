@@ -6,6 +6,10 @@
  *     batched requests for their PFNs (a syscall program) move them all
  *     to node 0 (move_pages with nodes=NULL says where they are), their
  *     contents are intact (checksums), and the counters add up.
+ *  1b. demotion: the same pages back to node 1 with KMIGRATED_REQ_DEMOTE,
+ *     counted in `demoted`, and the kernel's count of isolated pages
+ *     back to zero (migrate_pages() leaves it alone for reclaim's own
+ *     demotion reason, which the module must therefore not use).
  *  2. a transparent huge page, requested by one PFN, moves whole.
  *  3. vma route: requests by (tgid, address) move another region.
  *  4. rate limit: at 4 MB/s, 8 MiB take about two seconds.
@@ -46,6 +50,41 @@ static void check_sums(const char *p, size_t npages, const uint64_t *sums, const
 	for (i = 0; i < npages; i++)
 		hp_check(kmt_page_sum(p + i * KMT_PAGE) == sums[i], "%s: page %zu changed content",
 			 what, i);
+}
+
+/* 1b. The pages of @p, now on node 0, demoted back to node 1. */
+static void test_demote(char *p, const uint64_t *sums)
+{
+	uint64_t *pfns = calloc(NPAGES, 8);
+	struct kmigrated_req *reqs = calloc(NPAGES, sizeof(*reqs));
+	uint64_t s0[KMIGRATED_NR_STATS], s1[KMIGRATED_NR_STATS];
+	long acc;
+
+	hp_check(pfns && reqs, "calloc");
+	kmt_pfns(p, NPAGES, pfns);
+	for (size_t i = 0; i < NPAGES; i++)
+		reqs[i] = (struct kmigrated_req){ .pfn = pfns[i],
+						  .node = 1,
+						  .flags = KMIGRATED_REQ_DEMOTE };
+	kmt_stats(-1, s0);
+	acc = kmt_submit(skel, reqs, NPAGES);
+	hp_check(acc == NPAGES, "%ld of %d demotions accepted (first result %u)", acc, NPAGES,
+		 reqs[0].result);
+	hp_check(kmt_wait_stat("demoted", s0[KMIGRATED_STAT_DEMOTED] + NPAGES, 60000),
+		 "demoted reached only %llu of %d",
+		 (unsigned long long)(kmt_stat(-1, "demoted") - s0[KMIGRATED_STAT_DEMOTED]),
+		 NPAGES);
+	kmt_stats(-1, s1);
+	hp_check(kmt_count_on(p, NPAGES, 1) == NPAGES, "only %zu of %d pages on node 1",
+		 kmt_count_on(p, NPAGES, 1), NPAGES);
+	check_sums(p, NPAGES, sums, "demotion");
+	expect_stat(s0, s1, KMIGRATED_STAT_MIGRATED, NPAGES);
+	expect_stat(s0, s1, KMIGRATED_STAT_DEMOTED, NPAGES);
+	hp_check(kmt_isolated() == 0, "nr_isolated_anon + _file %lld after the demotions",
+		 kmt_isolated());
+	printf("pass: %d pages demoted to node 1, counted, nothing left isolated\n", NPAGES);
+	free(pfns);
+	free(reqs);
 }
 
 /* 1. The pfn route. */
@@ -108,6 +147,7 @@ static void test_pfn_route(void)
 	hp_check(kmt_isolated() == 0, "nr_isolated_anon + _file %lld after the batch",
 		 kmt_isolated());
 	printf("pass: pfn route moved %d pages, checksums intact, counters add up\n", NPAGES);
+	test_demote(p, sums);
 	munmap(p, NPAGES * KMT_PAGE);
 	free(pfns);
 	free(sums);

@@ -2,10 +2,12 @@
 /*
  * hotpaged's event loop (daemon.h). One thread: the transport's epoll
  * wait (hp_transport_poll) with a timeout up to the next round, events
- * buffered and fed to the hotness table in batches after their PFNs are
- * resolved, and a round every policy window.
+ * buffered and credited to the heat table in batches after their PFNs are
+ * resolved (pages that reach the hot threshold join a hot set, with who
+ * touched them), and a round every policy window (daemon_round.c).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "cli.h"
 #include "daemon_internal.h"
 #include "hotpage/hot_pages.h"
 #include "promote_kmigrated.h"
@@ -27,19 +30,6 @@ void hp_daemon_opts_defaults(struct hp_daemon_opts *opts)
 	opts->backend = HP_BACKEND_AUTO;
 	opts->top = HP_DAEMON_TOP_DEFAULT;
 	opts->stats_s = HP_DAEMON_STATS_DEFAULT_S;
-}
-
-static int parse_u32(const char *s, __u32 max, __u32 *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v > max || s[0] == '-')
-		return -EINVAL;
-	*out = (__u32)v;
-	return 0;
 }
 
 /* An absolute path that fits a sockaddr_un. */
@@ -75,7 +65,7 @@ int hp_daemon_set(struct hp_daemon_opts *opts, const char *assignment, char *err
 		return 0;
 	}
 	if (klen == 3 && !strncmp(assignment, "top", klen)) {
-		if (parse_u32(v, HP_HOT_PAGES_MAX, &opts->top) || !opts->top) {
+		if (hp_parse_u32(v, 0, HP_HOT_PAGES_MAX, &opts->top) || !opts->top) {
 			snprintf(err, err_len, "%s: top is 1..%d pages", assignment,
 				 HP_HOT_PAGES_MAX);
 			return -EINVAL;
@@ -83,7 +73,7 @@ int hp_daemon_set(struct hp_daemon_opts *opts, const char *assignment, char *err
 		return 0;
 	}
 	if (klen == 6 && !strncmp(assignment, "period", klen)) {
-		if (parse_u32(v, 1u << 24, &opts->period)) {
+		if (hp_parse_u32(v, 0, 1u << 24, &opts->period)) {
 			snprintf(err, err_len, "%s: period is 0 (default) or 1..%u", assignment,
 				 1u << 24);
 			return -EINVAL;
@@ -91,7 +81,7 @@ int hp_daemon_set(struct hp_daemon_opts *opts, const char *assignment, char *err
 		return 0;
 	}
 	if (klen == 5 && !strncmp(assignment, "stats", klen)) {
-		if (parse_u32(v, 86400, &opts->stats_s)) {
+		if (hp_parse_u32(v, 0, 86400, &opts->stats_s)) {
 			snprintf(err, err_len, "%s: stats is 0..86400 seconds", assignment);
 			return -EINVAL;
 		}
@@ -104,6 +94,94 @@ int hp_daemon_set(struct hp_daemon_opts *opts, const char *assignment, char *err
 
 /* ------------------------------------------------------------ events */
 
+/*
+ * Whether @ev says a page was used: allocation faults are not heat (a
+ * first touch places a page, it says nothing about how hot it will be),
+ * nor are software page-fault samples, which are mostly those.
+ */
+static bool is_heat(const struct hp_event *ev)
+{
+	switch (ev->source) {
+	case HP_SRC_FAULT:
+		return ev->flags & HP_EV_PROT;
+	case HP_SRC_PERF:
+		return ev->flags & (HP_EV_READ | HP_EV_WRITE);
+	default:
+		return true;
+	}
+}
+
+/* @pfn reached the hot threshold: keep who touched it, in the set of its side. */
+static void note_hot(struct daemon *d, const struct hp_event *ev, __u64 pfn, unsigned int npages,
+		     int heat, __u64 now)
+{
+	int node = hp_heat_node(d->heat, pfn);
+	__u64 exclude = hp_policy_exclude_nodes(&d->policy, &d->topo);
+	__u64 vaddr = ev->flags & (HP_EV_PHYS | HP_EV_REGION) ? 0 : ev->addr;
+	struct hp_hot_page p = {
+		.pfn = pfn,
+		.vaddr = vaddr & ~((__u64)npages * 4096 - 1),
+		.first_seen_ns = now,
+		.last_seen_ns = ev->ts_ns ? ev->ts_ns : now,
+		.tgid = ev->tgid,
+		.heat = (__u32)heat,
+		.page_node = node,
+		.access_node = ev->cpu_node,
+		.npages = npages,
+		.sources = ev->source < 8 ? (__u8)(1U << ev->source) : 0,
+	};
+
+	if (node >= 0 && node < HP_TOPO_MAX_NODES && !(exclude >> node & 1))
+		hp_hotset_put(d->cand_set, &p);
+	else
+		hp_hotset_put(d->top_set, &p);
+}
+
+/*
+ * A DAMON paddr region: each of its page frames used in this window,
+ * strided to a bounded number of frames per region.
+ */
+static void ingest_region(struct daemon *d, const struct hp_event *ev, __u64 now)
+{
+	__u64 first = ev->addr >> 12, last = (ev->end - 1) >> 12, stride;
+
+	if (!(ev->flags & HP_EV_PHYS) || ev->end <= ev->addr) {
+		d->events_no_pfn++;
+		return;
+	}
+	if (!ev->nr_accesses)
+		return;
+	stride = (last - first) / HP_REGION_PAGES_MAX + 1;
+	for (__u64 pfn = first; pfn <= last; pfn += stride) {
+		int heat = hp_heat_touch(d->heat, pfn, 1);
+
+		if (heat >= (int)d->policy.threshold)
+			note_hot(d, ev, pfn, 1, heat, now);
+	}
+}
+
+static void ingest(struct daemon *d, const struct hp_event *ev, __u64 now)
+{
+	unsigned int npages = ev->flags & HP_EV_HUGE ? HP_HEAT_HUGE_PAGES : 1;
+	int heat;
+
+	if (!is_heat(ev)) {
+		d->events_not_heat++;
+		return;
+	}
+	if (ev->flags & HP_EV_REGION) {
+		ingest_region(d, ev, now);
+		return;
+	}
+	if (ev->pfn == HP_PFN_UNKNOWN) {
+		d->events_no_pfn++;
+		return;
+	}
+	heat = hp_heat_touch(d->heat, ev->pfn, npages);
+	if (heat >= (int)d->policy.threshold)
+		note_hot(d, ev, ev->pfn, npages, heat, now);
+}
+
 void hp_daemon_flush_events(struct daemon *d)
 {
 	__u64 now = hp_monotonic_ns();
@@ -111,12 +189,8 @@ void hp_daemon_flush_events(struct daemon *d)
 	if (!d->nr_events)
 		return;
 	d->resolved += hp_pagemap_resolve_events(d->pagemap, d->events, d->nr_events, now);
-	for (size_t i = 0; i < d->nr_events; i++) {
-		d->inputs[i].ev = &d->events[i];
-		d->inputs[i].pfn = d->events[i].pfn;
-		d->inputs[i].page_node = d->events[i].page_node;
-	}
-	hp_hotness_record_batch(d->table, d->inputs, d->nr_events, now);
+	for (size_t i = 0; i < d->nr_events; i++)
+		ingest(d, &d->events[i], now);
 	d->nr_events = 0;
 }
 
@@ -129,181 +203,6 @@ static int on_event(const struct hp_event *ev, void *ctx)
 	if (d->nr_events == EVENT_BATCH)
 		hp_daemon_flush_events(d);
 	return 0;
-}
-
-/* ------------------------------------------------------------ rounds */
-
-static bool admit(const struct hp_hot_page *page, void *arg)
-{
-	const struct hp_policy *policy = arg;
-
-	return hp_policy_scope_admits(policy, page->tgid, "/proc");
-}
-
-/*
- * backend=auto: replace the backend by kmigrated (@to_kmigrated) or by
- * move_pages. false when the new one could not be made (the old one stays).
- */
-static bool backend_switch(struct daemon *d, bool to_kmigrated, __u64 now)
-{
-	struct hp_promote_backend next;
-	char err[256] = "";
-	int ret;
-
-	d->backend_recheck_ns = now + BACKEND_RECHECK_NS;
-	if (to_kmigrated)
-		ret = hp_promote_kmigrated_create(d->policy.batch, &next, err, sizeof(err));
-	else
-		ret = hp_promote_move_pages_create(d->policy.batch, &next);
-	if (ret) {
-		if (!to_kmigrated)
-			say("move_pages backend: %s", strerror(-ret));
-		return false;
-	}
-	say("promotion backend: %s -> %s (%s)", d->backend.name, next.name,
-	    to_kmigrated ? "kmigrated.ko is loaded again" : "kmigrated.ko is gone");
-	if (d->backend.destroy)
-		d->backend.destroy(&d->backend);
-	d->backend = next;
-	d->last_backend_err = 0;
-	d->backend_switches++;
-	return true;
-}
-
-/*
- * backend=auto: kmigrated while /sys/kernel/mm/kmigrated exists, else
- * move_pages; the module's return is looked for every BACKEND_RECHECK_NS.
- */
-static void backend_recheck(struct daemon *d, __u64 now)
-{
-	bool on_kmigrated;
-
-	if (d->opts->backend != HP_BACKEND_AUTO || !d->have_backend)
-		return;
-	on_kmigrated = !strcmp(d->backend.name, "kmigrated");
-	if (on_kmigrated) {
-		if (access(KMIGRATED_SYSFS, F_OK))
-			backend_switch(d, false, now);
-	} else if (now >= d->backend_recheck_ns) {
-		d->backend_recheck_ns = now + BACKEND_RECHECK_NS;
-		if (!access(KMIGRATED_SYSFS, F_OK))
-			backend_switch(d, true, now);
-	}
-}
-
-/*
- * Drop @tgid's cached PFNs (its pages moved) once per round, not per page:
- * an invalidation walks the whole cache and closes the pagemap fd, which
- * per page took 40% of hotpaged's CPU in the end-to-end benchmark.
- */
-static void invalidate_once(struct daemon *d, __u32 tgid, __u32 *seen, size_t *nseen)
-{
-	for (size_t i = 0; i < *nseen; i++)
-		if (seen[i] == tgid)
-			return;
-	hp_pagemap_invalidate(d->pagemap, tgid);
-	if (*nseen < INVALIDATE_SEEN_MAX)
-		seen[(*nseen)++] = tgid;
-}
-
-static void promote_round(struct daemon *d, __u64 now, __u32 interval_ms)
-{
-	struct hp_hot_query q = {
-		.min_freq = d->policy.threshold,
-		.guard_ms = d->policy.pingpong_ms,
-		.exclude_nodes = hp_policy_exclude_nodes(&d->policy, &d->topo),
-		.skip_unknown_node = true,
-		.admit = d->policy.scope == HP_SCOPE_ALL ? NULL : admit,
-		.arg = &d->policy,
-	};
-	__u64 budget = hp_policy_rate_bytes(&d->policy) * interval_ms / 1000 / (__u64)d->page_size;
-	size_t n, nreq = 0;
-	int ret;
-	__u64 room[HP_TOPO_MAX_NODES];
-	bool room_read[HP_TOPO_MAX_NODES] = { false };
-	__u32 seen[INVALIDATE_SEEN_MAX];
-	size_t nseen;
-
-	if (!d->have_backend || !budget)
-		return;
-	if (budget > d->cand_cap)
-		budget = d->cand_cap;
-	n = hp_hotness_candidates(d->table, &q, now, d->cand, budget, NULL);
-	d->candidates += n;
-	for (size_t i = 0; i < n; i++) {
-		const struct hp_hot_page *p = &d->cand[i];
-		int target =
-			hp_policy_target_for(&d->policy, &d->topo, p->access_node, p->page_node);
-
-		if (target < 0 || target >= HP_TOPO_MAX_NODES)
-			continue;
-		if (d->backend.needs_vaddr && (!p->tgid || !p->vaddr))
-			continue;
-		if (!room_read[target]) {
-			if (hp_policy_room(&d->policy, &d->topo, target, &room[target]))
-				room[target] = 0;
-			room_read[target] = true;
-		}
-		if (room[target] < (__u64)d->page_size)
-			continue;
-		room[target] -= (__u64)d->page_size;
-		d->reqs[nreq] = (struct hp_promote_req){
-			.pfn = p->pfn,
-			.vaddr = p->vaddr,
-			.tgid = p->tgid,
-			.target_node = target,
-		};
-		d->cand[nreq] = *p; /* keep candidates aligned with requests */
-		nreq++;
-	}
-	if (!nreq)
-		return;
-	d->backend.batch = d->policy.batch;
-	d->res.outcome = d->outcome;
-	ret = d->backend.promote(&d->backend, d->reqs, nreq, &d->res);
-	if (ret < 0) {
-		if (ret != d->last_backend_err)
-			say("%s backend failed: %s", d->backend.name, strerror(-ret));
-		d->last_backend_err = ret;
-		d->res.outcome = NULL;
-		if (d->opts->backend == HP_BACKEND_AUTO && !strcmp(d->backend.name, "kmigrated"))
-			backend_switch(d, false, now); /* the next round goes through move_pages */
-		return;
-	}
-	d->last_backend_err = 0;
-	d->requested += nreq;
-	nseen = 0;
-	for (size_t i = 0; i < nreq; i++) {
-		enum hp_promote_outcome o = d->outcome[i];
-
-		if (o == HP_PROMOTE_MOVED || o == HP_PROMOTE_QUEUED) {
-			hp_hotness_mark_migrated(d->table, d->reqs[i].pfn, HP_PFN_UNKNOWN,
-						 d->reqs[i].target_node, now);
-			invalidate_once(d, d->reqs[i].tgid, seen, &nseen);
-		} else if (o == HP_PROMOTE_NO_PROCESS || o == HP_PROMOTE_NOT_PRESENT ||
-			   o == HP_PROMOTE_NOT_MAPPED) {
-			hp_hotness_remove(d->table, d->reqs[i].pfn);
-		}
-	}
-	d->res.outcome = NULL;
-}
-
-static void round_run(struct daemon *d, __u32 interval_ms)
-{
-	__u64 now = hp_monotonic_ns();
-	size_t n;
-	int ret;
-
-	hp_daemon_flush_events(d);
-	d->rounds++;
-	if (d->can_promote) {
-		backend_recheck(d, now);
-		promote_round(d, now, interval_ms);
-	}
-	n = hp_hotness_top(d->table, now, d->cand, d->opts->top);
-	ret = hp_hot_map_publish(d->hot_map, d->cand, n);
-	if (ret)
-		say("publishing the hot set: %s", strerror(-ret));
 }
 
 static __u64 source_drops(const struct daemon *d)
@@ -322,86 +221,157 @@ static __u64 source_drops(const struct daemon *d)
 
 static void print_stats(const struct daemon *d)
 {
-	struct hp_hotness_stats hs;
-	__u64 moved = d->res.count[HP_PROMOTE_MOVED] + d->res.count[HP_PROMOTE_QUEUED];
-	__u64 refused = 0, failed = 0;
+	__u64 refused = 0, failed = 0, held = 0;
 
 	for (int o = 0; o < HP_PROMOTE_NR_OUTCOMES; o++) {
 		enum hp_promote_class c = hp_promote_outcome_class((enum hp_promote_outcome)o);
+		__u64 n = d->promote.res.count[o] + d->demote.res.count[o];
 
 		if (c == HP_PROMOTE_REFUSED)
-			refused += d->res.count[o];
+			refused += n;
 		else if (c == HP_PROMOTE_FAILED)
-			failed += d->res.count[o];
+			failed += n;
 	}
-	hp_hotness_get_stats(d->table, &hs);
-	say("events %llu resolved %llu drops %llu tracked %llu hot-set %zu rounds %llu "
-	    "candidates %llu promoted %llu refused %llu failed %llu",
+	for (int r = 0; r < HP_HOLD_NR; r++)
+		held += d->held[r];
+	say("events %llu resolved %llu drops %llu hot-set %zu rounds %llu candidates %llu "
+	    "promoted %llu demoted %llu refused %llu failed %llu held %llu",
 	    (unsigned long long)d->events_total, (unsigned long long)d->resolved,
-	    (unsigned long long)source_drops(d), (unsigned long long)hs.tracked,
-	    hp_hot_map_entries(d->hot_map), (unsigned long long)d->rounds,
-	    (unsigned long long)d->candidates, (unsigned long long)moved,
-	    (unsigned long long)refused, (unsigned long long)failed);
+	    (unsigned long long)source_drops(d), hp_hot_map_entries(d->hot_map),
+	    (unsigned long long)d->rounds, (unsigned long long)d->candidates,
+	    (unsigned long long)d->promote.pages, (unsigned long long)d->demote.pages,
+	    (unsigned long long)refused, (unsigned long long)failed, (unsigned long long)held);
 }
 
 /* ------------------------------------------------------------ setup */
 
-static int start_sources(struct daemon *d)
+bool hp_daemon_source_param(const struct daemon *d, const struct hp_source_ops *ops, char *buf,
+			    size_t len)
 {
-	const struct hp_daemon_opts *o = d->opts;
-	struct hp_source_opts sopts = { .sample_period = o->period };
+	struct hp_heat_stats hs;
+	__u64 pages;
+
+	if (ops->id != HP_SRC_SCAN)
+		return false;
+	/*
+	 * A pass per window, long enough to visit every mapped page of a
+	 * scope as large as the machine's memory (twice: page tables have
+	 * holes), so that a window is one sweep (daemon_round.c follows the
+	 * module's sweeps when a pass does not cover the scope).
+	 */
+	hp_heat_get_stats(d->heat, &hs);
+	pages = 2 * hs.pages;
+	if (pages > SCAN_PAGES_MAX)
+		pages = SCAN_PAGES_MAX;
+	snprintf(buf, len, "period_ms=%u,pages=%llu", d->policy.window_ms,
+		 (unsigned long long)pages);
+	return true;
+}
+
+/* Sources that tell which page was used, not which region: DAMON is not needed beside them. */
+static bool per_page_source_running(const struct daemon *d)
+{
+	for (size_t i = 0; i < d->nr_src; i++)
+		if (d->src[i].ops->id != HP_SRC_DAMON)
+			return true;
+	return false;
+}
+
+/* Start @ops; 0, or -errno after saying why. */
+static int start_one(struct daemon *d, const struct hp_source_ops *ops, const char *how)
+{
+	const struct hp_policy *pol = &d->policy;
+	struct hp_source_opts sopts = { .sample_period = d->opts->period };
+	char param[64];
+	int ret;
 
 	/* A scope of processes filters in the sources already (a cgroup scope: at promotion). */
-	if (d->policy.scope == HP_SCOPE_TGIDS) {
+	if (pol->scope == HP_SCOPE_TGIDS) {
 		sopts.filter_mode = HP_FILTER_TGIDS;
-		sopts.tgids = d->policy.tgids;
-		sopts.nr_tgids = d->policy.nr_tgids;
+		sopts.tgids = pol->tgids;
+		sopts.nr_tgids = pol->nr_tgids;
 	}
+	if (hp_daemon_source_param(d, ops, param, sizeof(param)))
+		sopts.param = param;
+	if (d->nr_src == HP_DAEMON_MAX_SOURCES)
+		return -ENOSPC;
+	ret = ops->start(d->transport, &sopts, &d->src[d->nr_src].inst);
+	if (ret) {
+		say("starting source %s: %s", ops->name, strerror(-ret));
+		return ret;
+	}
+	d->src[d->nr_src].period = d->opts->period;
+	d->src[d->nr_src++].ops = ops;
+	say("source %s: %s", ops->name, how);
+	return 0;
+}
 
-	for (size_t i = 0; hp_sources[i] || i < o->nr_sources; i++) {
-		const struct hp_source_ops *ops;
-		struct hp_source_probe probe;
+/* The sources named with -s / sources=: each must start. */
+static int start_named_sources(struct daemon *d)
+{
+	const struct hp_daemon_opts *o = d->opts;
+
+	for (size_t i = 0; i < o->nr_sources; i++) {
+		const struct hp_source_ops *ops = hp_source_find(o->sources[i]);
+		struct hp_source_probe probe = { 0 };
 		int ret;
 
-		if (o->nr_sources) {
-			if (i >= o->nr_sources)
-				break;
-			ops = hp_source_find(o->sources[i]);
-			if (!ops) {
-				say("no source named '%s'", o->sources[i]);
-				return -EINVAL;
-			}
-		} else {
-			ops = hp_sources[i];
+		if (!ops) {
+			say("no source named '%s'", o->sources[i]);
+			return -EINVAL;
 		}
-		memset(&probe, 0, sizeof(probe));
 		ops->probe(&probe);
 		if (!probe.available) {
-			if (o->nr_sources) {
-				say("source %s is not available: %s", ops->name, probe.why);
-				return -EOPNOTSUPP;
-			}
-			if (o->verbose)
-				say("source %s skipped: %s", ops->name, probe.why);
+			say("source %s is not available: %s", ops->name, probe.why);
+			return -EOPNOTSUPP;
+		}
+		ret = start_one(d, ops, probe.how);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * By default, every source that reports accesses and can run here: the
+ * accessed-bit scanner, NUMA hint faults while NUMA balancing runs, a
+ * memory-sampling PMU. DAMON only when none of those runs: its regions
+ * credit every page of a region alike, which beside per-page evidence
+ * only blurs it. Sources that would sample page faults (allocations) run
+ * only when named.
+ */
+static int start_default_sources(struct daemon *d)
+{
+	const struct hp_source_ops *damon = NULL;
+	char damon_how[sizeof(((struct hp_source_probe *)0)->how)] = "";
+
+	for (size_t i = 0; hp_sources[i]; i++) {
+		const struct hp_source_ops *ops = hp_sources[i];
+		struct hp_source_probe probe = { 0 };
+
+		ops->probe(&probe);
+		if (!probe.available) {
+			say("source %s not started: %s", ops->name, probe.why);
 			continue;
 		}
-		if (d->nr_src == HP_DAEMON_MAX_SOURCES)
-			break;
-		ret = ops->start(d->transport, &sopts, &d->src[d->nr_src].inst);
-		if (ret) {
-			say("starting source %s: %s", ops->name, strerror(-ret));
-			if (o->nr_sources)
-				return ret;
+		if (probe.not_default[0]) {
+			say("source %s not started by default: %s", ops->name, probe.not_default);
 			continue;
 		}
-		d->src[d->nr_src].period = o->period;
-		d->src[d->nr_src++].ops = ops;
-		say("source %s: %s", ops->name, probe.how);
+		if (ops->id == HP_SRC_DAMON) {
+			damon = ops;
+			memcpy(damon_how, probe.how, sizeof(damon_how));
+			continue;
+		}
+		start_one(d, ops, probe.how);
 	}
-	if (!d->nr_src) {
-		say("no source could start");
-		return -ENOENT;
-	}
+	if (damon && per_page_source_running(d))
+		say("source damon not started: the running sources see single pages, and DAMON's regions would credit every page of a region alike");
+	else if (damon)
+		start_one(d, damon, damon_how);
+	/* Not fatal: a source can be attached live, and a service would only restart. */
+	if (!d->nr_src)
+		say("no source runs: nothing tells which pages are used until one is attached (hotpagectl attach SOURCE)");
 	return 0;
 }
 
@@ -444,12 +414,25 @@ static void daemon_cleanup(struct daemon *d)
 	if (d->have_backend && d->backend.destroy)
 		d->backend.destroy(&d->backend);
 	hp_pagemap_free(d->pagemap);
-	hp_hotness_destroy(d->table);
+	hp_heat_destroy(d->heat);
+	hp_phys_ranges_free(&d->ranges);
+	hp_hotset_destroy(d->cand_set);
+	hp_hotset_destroy(d->top_set);
+	hp_census_free(d->census);
+	hp_moved_destroy(d->moved);
 	free(d->events);
-	free(d->inputs);
 	free(d->cand);
+	free(d->cand_target);
+	free(d->victims);
+	free(d->victim_heat);
+	free(d->victim_target);
+	free(d->promote_moves);
+	free(d->demote_moves);
 	free(d->reqs);
 	free(d->outcome);
+	free(d->pending);
+	free(d->verify_addrs);
+	free(d->verify_status);
 }
 
 /* The loop's epoll: the rings (tag 0) and the control socket (tag 1). */
@@ -506,99 +489,181 @@ static int loop_wait(struct daemon *d, int loop_fd, int timeout_ms)
 	return 0;
 }
 
-int hp_daemon_run(const struct hp_daemon_opts *opts, volatile sig_atomic_t *stop)
+/*
+ * Touch the working arrays now: faulting them in later, in the middle of
+ * an exchange on a full fast tier, allocates page tables there and wakes
+ * kswapd, which then demotes pages of its own choosing.
+ */
+static void prefault_arrays(struct daemon *d)
 {
-	struct daemon d = { .opts = opts, .policy = opts->policy };
-	struct hp_transport_opts topts = { .on_event = on_event, .ctx = &d };
-	struct hp_hotness_opts hopts = { .window_ms = opts->policy.window_ms };
+	memset(d->events, 0, EVENT_BATCH * sizeof(*d->events));
+	memset(d->cand, 0, CANDIDATES_MAX * sizeof(*d->cand));
+	memset(d->cand_target, 0, CANDIDATES_MAX * sizeof(*d->cand_target));
+	memset(d->victims, 0, VICTIMS_MAX * sizeof(*d->victims));
+	memset(d->victim_heat, 0, VICTIMS_MAX * sizeof(*d->victim_heat));
+	memset(d->victim_target, 0, VICTIMS_MAX * sizeof(*d->victim_target));
+	memset(d->promote_moves, 0, CANDIDATES_MAX * sizeof(*d->promote_moves));
+	memset(d->demote_moves, 0, VICTIMS_MAX * sizeof(*d->demote_moves));
+	memset(d->reqs, 0, CANDIDATES_MAX * sizeof(*d->reqs));
+	memset(d->outcome, 0, CANDIDATES_MAX * sizeof(*d->outcome));
+	memset(d->pending, 0, PENDING_MAX * sizeof(*d->pending));
+	memset(d->verify_addrs, 0, PENDING_MAX * sizeof(*d->verify_addrs));
+	memset(d->verify_status, 0, PENDING_MAX * sizeof(*d->verify_status));
+}
+
+static int alloc_arrays(struct daemon *d)
+{
+	d->events = calloc(EVENT_BATCH, sizeof(*d->events));
+	d->cand = calloc(CANDIDATES_MAX, sizeof(*d->cand));
+	d->cand_target = calloc(CANDIDATES_MAX, sizeof(*d->cand_target));
+	d->victims = calloc(VICTIMS_MAX, sizeof(*d->victims));
+	d->victim_heat = calloc(VICTIMS_MAX, sizeof(*d->victim_heat));
+	d->victim_target = calloc(VICTIMS_MAX, sizeof(*d->victim_target));
+	d->promote_moves = calloc(CANDIDATES_MAX, sizeof(*d->promote_moves));
+	d->demote_moves = calloc(VICTIMS_MAX, sizeof(*d->demote_moves));
+	d->reqs = calloc(CANDIDATES_MAX, sizeof(*d->reqs));
+	d->outcome = calloc(CANDIDATES_MAX, sizeof(*d->outcome));
+	d->pending = calloc(PENDING_MAX, sizeof(*d->pending));
+	d->verify_addrs = calloc(PENDING_MAX, sizeof(*d->verify_addrs));
+	d->verify_status = calloc(PENDING_MAX, sizeof(*d->verify_status));
+	if (!d->events || !d->cand || !d->cand_target || !d->victims || !d->victim_heat ||
+	    !d->victim_target || !d->promote_moves || !d->demote_moves || !d->reqs || !d->outcome ||
+	    !d->pending || !d->verify_addrs || !d->verify_status)
+		return -ENOMEM;
+	prefault_arrays(d);
+	return 0;
+}
+
+/* The heat table over the machine's memory, and the structures around it. */
+static int open_tables(struct daemon *d, char *err, size_t err_len)
+{
+	int ret = hp_node_ranges_read(HP_SYSFS_SYSTEM, 0, &d->ranges, err, err_len);
+
+	if (ret)
+		return ret;
+	ret = hp_heat_create(&d->ranges, &d->heat);
+	if (!ret)
+		ret = hp_hotset_create(CANDIDATES_MAX / 2, &d->cand_set);
+	if (!ret)
+		ret = hp_hotset_create(d->opts->top > 16 ? d->opts->top : 16, &d->top_set);
+	if (!ret) {
+		struct hp_census_opts copts = { .max_victims = VICTIMS_MAX };
+
+		ret = hp_census_new(&copts, &d->census);
+	}
+	if (!ret)
+		ret = hp_moved_create(MOVED_ENTRIES, &d->moved);
+	if (ret)
+		snprintf(err, err_len, "%s", strerror(-ret));
+	return ret;
+}
+
+/* Everything up to the first round. 0, or -errno after saying why. */
+static int daemon_setup(struct daemon *d, int *loop_fd)
+{
+	const struct hp_daemon_opts *opts = d->opts;
+	struct hp_transport_opts topts = { .on_event = on_event,
+					   .ctx = d,
+					   .ring_bytes = DAEMON_RING_BYTES };
 	struct hp_pagemap_opts pmopts = { 0 };
-	__u64 start, next_round, next_stats, end;
-	__u32 interval_ms = opts->policy.window_ms;
 	char err[512] = "";
-	int loop_fd = -1;
 	int ret;
 
-	d.page_size = sysconf(_SC_PAGESIZE);
-	if (d.page_size <= 0)
-		d.page_size = 4096;
-	ret = hp_policy_validate(&d.policy, err, sizeof(err));
+	d->page_size = sysconf(_SC_PAGESIZE);
+	if (d->page_size <= 0)
+		d->page_size = 4096;
+	/*
+	 * Keep freed memory for reuse instead of handing it back: each
+	 * kmigrated round loads a BPF object, and libbpf parses the kernel's
+	 * BTF for it (megabytes, freed after the load). Mapped afresh each
+	 * time, those pages would come from a full fast tier at its
+	 * watermarks, every round, and wake kswapd to demote for them.
+	 */
+	mallopt(M_MMAP_THRESHOLD, DAEMON_MMAP_THRESHOLD);
+	mallopt(M_TRIM_THRESHOLD, 2 * DAEMON_MMAP_THRESHOLD);
+	ret = hp_policy_validate(&d->policy, err, sizeof(err));
 	if (ret) {
 		say("policy: %s", err);
 		return ret;
 	}
-	d.cand_cap = opts->top;
-	if (d.cand_cap < 65536)
-		d.cand_cap = 65536;
-	d.events = calloc(EVENT_BATCH, sizeof(*d.events));
-	d.inputs = calloc(EVENT_BATCH, sizeof(*d.inputs));
-	d.cand = calloc(d.cand_cap, sizeof(*d.cand));
-	d.reqs = calloc(d.cand_cap, sizeof(*d.reqs));
-	d.outcome = calloc(d.cand_cap, sizeof(*d.outcome));
-	if (!d.events || !d.inputs || !d.cand || !d.reqs || !d.outcome) {
+	if (alloc_arrays(d)) {
 		say("out of memory");
-		ret = -ENOMEM;
-		goto out;
+		return -ENOMEM;
 	}
 	/* First: a second daemon must not touch the first one's pins. */
-	ret = control_open(&d, &loop_fd, err, sizeof(err));
+	ret = control_open(d, loop_fd, err, sizeof(err));
 	if (ret) {
 		say("control socket: %s", err);
-		goto out;
+		return ret;
 	}
-	ret = hp_topology_read(HP_SYSFS_ROOT, &d.topo, err, sizeof(err));
+	ret = hp_topology_read(HP_SYSFS_ROOT, &d->topo, err, sizeof(err));
 	if (ret) {
 		say("topology: %s", err);
-		goto out;
+		return ret;
 	}
-	d.can_promote = hp_topology_can_promote(&d.topo, d.why, sizeof(d.why));
-	if (!d.can_promote && d.policy.target_node != HP_POLICY_TARGET_AUTO &&
-	    hp_topology_has_memory(&d.topo, d.policy.target_node) &&
-	    __builtin_popcountll(d.topo.memory) > 1)
-		d.can_promote = true; /* an explicit target works within one tier */
-	if (!d.can_promote)
-		say("promotion has nowhere to go: %s", d.why);
-	ret = hp_hotness_create(&hopts, hp_monotonic_ns(), &d.table);
+	d->can_promote = hp_topology_can_promote(&d->topo, d->why, sizeof(d->why));
+	if (!d->can_promote && d->policy.target_node != HP_POLICY_TARGET_AUTO &&
+	    hp_topology_has_memory(&d->topo, d->policy.target_node) &&
+	    __builtin_popcountll(d->topo.memory) > 1)
+		d->can_promote = true; /* an explicit target works within one tier */
+	if (!d->can_promote)
+		say("promotion has nowhere to go: %s", d->why);
+	ret = open_tables(d, err, sizeof(err));
 	if (ret) {
-		say("hotness table: %s", strerror(-ret));
-		goto out;
+		say("heat table: %s", err);
+		return ret;
 	}
-	ret = hp_pagemap_new(&pmopts, &d.pagemap, err, sizeof(err));
+	ret = hp_pagemap_new(&pmopts, &d->pagemap, err, sizeof(err));
 	if (ret) {
 		say("pagemap: %s", err);
-		goto out;
+		return ret;
 	}
 	ret = hp_hot_map_open(opts->pin_path ? opts->pin_path : HP_HOT_PAGES_PIN, opts->top,
-			      &d.hot_map, err, sizeof(err));
+			      &d->hot_map, err, sizeof(err));
 	if (ret) {
 		say("hot map: %s", err);
-		goto out;
+		return ret;
 	}
-	if (d.can_promote) {
-		ret = choose_backend(&d);
+	if (d->can_promote) {
+		ret = choose_backend(d);
 		if (ret)
-			goto out;
-		say("promotion backend: %s", d.backend.name);
+			return ret;
+		say("promotion backend: %s", d->backend.name);
 	}
-	ret = hp_transport_new(&topts, &d.transport, err, sizeof(err));
+	ret = hp_transport_new(&topts, &d->transport, err, sizeof(err));
 	if (ret) {
 		say("transport: %s", err);
-		goto out;
+		return ret;
 	}
-	ret = start_sources(&d);
+	ret = opts->nr_sources ? start_named_sources(d) : start_default_sources(d);
 	if (ret)
-		goto out;
-	ret = loop_add(loop_fd, hp_transport_epoll_fd(d.transport), 0);
+		return ret;
+	ret = loop_add(*loop_fd, hp_transport_epoll_fd(d->transport), 0);
 	if (!ret)
-		ret = loop_add(loop_fd, hp_ctl_server_fd(d.ctl), 1);
+		ret = loop_add(*loop_fd, hp_ctl_server_fd(d->ctl), 1);
 	if (ret) {
 		say("epoll: %s", strerror(-ret));
-		goto out;
+		return ret;
 	}
-	say("running: window %u ms, threshold %u, hot set %u pages at %s", interval_ms,
-	    d.policy.threshold, opts->top, opts->pin_path ? opts->pin_path : HP_HOT_PAGES_PIN);
+	d->start_window = hp_heat_window(d->heat);
+	say("running: window %u ms, threshold %u of %d windows, min_idle %u, hot set %u pages at %s; heat table %llu MiB for %llu pages",
+	    d->policy.window_ms, d->policy.threshold, HP_HEAT_WINDOWS, d->policy.min_idle,
+	    opts->top, opts->pin_path ? opts->pin_path : HP_HOT_PAGES_PIN,
+	    (unsigned long long)(hp_phys_ranges_bytes(&d->ranges) / 4096 * HP_HEAT_BYTES_PER_PAGE >>
+				 20),
+	    (unsigned long long)(hp_phys_ranges_bytes(&d->ranges) / 4096));
+	return 0;
+}
 
-	start = hp_monotonic_ns();
-	d.start_ns = start;
+/* Rounds every window until *@stop or the duration's end. 0 or -errno. */
+static int daemon_loop(struct daemon *d, int loop_fd, volatile sig_atomic_t *stop)
+{
+	const struct hp_daemon_opts *opts = d->opts;
+	__u32 interval_ms = d->policy.window_ms;
+	__u64 start = hp_monotonic_ns(), next_round, next_stats, end;
+	int ret;
+
+	d->start_ns = start;
 	next_round = start + (__u64)interval_ms * 1000000ULL;
 	next_stats = opts->stats_s ? start + (__u64)opts->stats_s * 1000000000ULL : ~0ULL;
 	end = opts->duration_s ? start + (__u64)opts->duration_s * 1000000000ULL : ~0ULL;
@@ -607,31 +672,44 @@ int hp_daemon_run(const struct hp_daemon_opts *opts, volatile sig_atomic_t *stop
 		__u64 wake = next_round < end ? next_round : end;
 		int timeout = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
 
-		ret = loop_wait(&d, loop_fd, timeout);
+		ret = loop_wait(d, loop_fd, timeout);
 		if (ret < 0 && ret != -EINTR) {
 			say("polling the rings: %s", strerror(-ret));
-			goto out;
+			return ret;
 		}
 		now = hp_monotonic_ns();
 		if (now >= next_round) {
 			/* The window may have changed by hotpagectl policy set. */
-			interval_ms = d.policy.window_ms;
-			round_run(&d, interval_ms);
-			hp_ctl_server_serve(d.ctl); /* closes idle clients */
+			interval_ms = d->policy.window_ms;
+			hp_daemon_round(d, interval_ms);
+			hp_ctl_server_serve(d->ctl); /* closes idle clients */
 			next_round = now + (__u64)interval_ms * 1000000ULL;
 		}
 		if (now >= next_stats) {
-			print_stats(&d);
+			print_stats(d);
 			next_stats = now + (__u64)opts->stats_s * 1000000000ULL;
 		}
 		if (now >= end)
 			break;
 	}
-	ret = 0;
-	hp_daemon_flush_events(&d);
-	print_stats(&d);
-	say("stopping");
-out:
+	return 0;
+}
+
+int hp_daemon_run(const struct hp_daemon_opts *opts, volatile sig_atomic_t *stop)
+{
+	struct daemon d = { .opts = opts, .policy = opts->policy };
+	int loop_fd = -1;
+	int ret;
+
+	ret = daemon_setup(&d, &loop_fd);
+	if (!ret)
+		ret = daemon_loop(&d, loop_fd, stop);
+	if (!ret) {
+		hp_daemon_flush_events(&d);
+		hp_daemon_settle(&d);
+		print_stats(&d);
+		say("stopping");
+	}
 	daemon_cleanup(&d);
 	if (loop_fd >= 0)
 		close(loop_fd);

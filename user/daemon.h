@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * hotpaged's event loop: sources -> per-CPU rings -> PFN resolution ->
- * hotness table; every policy window a promotion round (candidates ->
- * target node -> rate limit -> backend -> statistics) and a refresh of the
- * published hot set (hot_pages_map.h).
+ * heat table (heat.h) and hot sets (hotset.h); every policy window a
+ * round: the exchange (candidates -> room on their targets -> idle pages
+ * demoted to make it (census.h) -> one rate budget -> backend ->
+ * statistics and reasons for what was held back, exchange.h) and a
+ * refresh of the published hot set (hot_pages_map.h).
  */
 #ifndef HOTPAGE_DAEMON_H
 #define HOTPAGE_DAEMON_H
@@ -26,7 +28,7 @@ enum hp_backend_choice {
 };
 
 struct hp_daemon_opts {
-	/* Source names; nr_sources 0: every source whose probe says available. */
+	/* Source names; nr_sources 0: the default sources that can run here (daemon.c). */
 	const char *sources[HP_DAEMON_MAX_SOURCES];
 	size_t nr_sources;
 	struct hp_policy policy;

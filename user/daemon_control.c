@@ -12,6 +12,7 @@
 
 #include "daemon_internal.h"
 #include "kmigrated.h"
+#include "scan_source.h"
 
 /*
  * Commands of the control socket (control.h), served by the event loop
@@ -62,6 +63,7 @@ static int cmd_attach(struct daemon *d, int argc, const char *const *argv, struc
 	struct hp_source_opts sopts;
 	struct running_source *rs;
 	__u32 period = d->opts->period;
+	char param[64];
 	int ret;
 
 	if (!ops) {
@@ -84,6 +86,8 @@ static int cmd_attach(struct daemon *d, int argc, const char *const *argv, struc
 		return -EOPNOTSUPP;
 	}
 	scope_opts(&d->policy, period, &sopts);
+	if (hp_daemon_source_param(d, ops, param, sizeof(param)))
+		sopts.param = param;
 	rs = &d->src[d->nr_src];
 	ret = ops->start(d->transport, &sopts, &rs->inst);
 	if (ret) {
@@ -179,8 +183,9 @@ static int cmd_policy_set(struct daemon *d, int argc, const char *const *argv,
 			return ret;
 		}
 	}
-	if (next.window_ms != d->policy.window_ms)
-		hp_hotness_set_window(d->table, next.window_ms);
+	/* The scanner makes one pass per window. */
+	if (next.window_ms != d->policy.window_ms && find_running(d, "scan"))
+		hp_scan_source_set_period(next.window_ms);
 	d->policy = next;
 	say("policy set by hotpagectl");
 	return policy_show(d, out);
@@ -266,11 +271,11 @@ static int cmd_top(struct daemon *d, int argc, const char *const *argv, struct h
 	size_t n;
 
 	hp_daemon_flush_events(d);
-	if (want > d->cand_cap)
-		want = d->cand_cap;
+	if (want > CANDIDATES_MAX)
+		want = CANDIDATES_MAX;
 	/* d->cand is scratch between rounds. */
-	n = hp_hotness_top(d->table, now, d->cand, want);
-	hp_ctl_printf(out, "%14s %4s %6s %9s %8s  %s\n", "PFN", "NODE", "FREQ", "AGE_MS", "TGID",
+	n = hp_daemon_hottest(d, want);
+	hp_ctl_printf(out, "%14s %4s %4s %9s %8s  %s\n", "PFN", "NODE", "HEAT", "AGE_MS", "TGID",
 		      "COMMAND");
 	for (size_t i = 0; i < n; i++) {
 		const struct hp_hot_page *p = &d->cand[i];
@@ -286,8 +291,8 @@ static int cmd_top(struct daemon *d, int argc, const char *const *argv, struct h
 				fclose(f);
 			}
 		}
-		hp_ctl_printf(out, "%#14llx %4d %6u %9llu %8u  %s\n", (unsigned long long)p->pfn,
-			      p->page_node, p->freq,
+		hp_ctl_printf(out, "%#14llx %4d %4u %9llu %8u  %s\n", (unsigned long long)p->pfn,
+			      p->page_node, p->heat,
 			      (unsigned long long)((now - p->last_seen_ns) / 1000000ULL), p->tgid,
 			      comm);
 	}
@@ -298,10 +303,10 @@ static int cmd_top(struct daemon *d, int argc, const char *const *argv, struct h
  * stats and metrics: one list of counters and gauges, shown as text,
  * JSON or Prometheus exposition.
  */
-enum stat_section { SEC_DAEMON, SEC_SOURCE, SEC_NODE, SEC_MODULE, SEC_NR };
+enum stat_section { SEC_DAEMON, SEC_SOURCE, SEC_NODE, SEC_MODULE, SEC_HOST, SEC_NR };
 
-static const char *const section_name[SEC_NR] = { "daemon", "source", "node", "module" };
-static const char *const section_json[SEC_NR] = { "daemon", "sources", "nodes", "module" };
+static const char *const section_name[SEC_NR] = { "daemon", "source", "node", "module", "host" };
+static const char *const section_json[SEC_NR] = { "daemon", "sources", "nodes", "module", "host" };
 
 struct stat_item {
 	enum stat_section section;
@@ -314,7 +319,7 @@ struct stat_item {
 	const char *metric_key, *metric_label_key, *metric_label;
 };
 
-#define STAT_ITEMS_MAX 256
+#define STAT_ITEMS_MAX 512
 
 struct stat_list {
 	struct stat_item item[STAT_ITEMS_MAX];
@@ -359,65 +364,218 @@ static const char *const module_counters[] = {
 #undef MODULE_COUNTER_NAME
 };
 
-static void collect_stats(struct daemon *d, struct stat_list *l)
+/* One direction's outcome counters, one metric with an outcome label. */
+static void add_outcomes(struct stat_list *l, const char *dir, const struct direction *dn)
 {
-	struct hp_hotness_stats hs;
-	struct hp_transport_stats ts;
-	struct hp_ctl_server_stats cs;
-	__u64 hot_on_node[HP_TOPO_MAX_NODES] = { 0 };
-	size_t hot;
+	for (int o = 0; o < HP_PROMOTE_NR_OUTCOMES; o++) {
+		const char *name = hp_promote_outcome_name((enum hp_promote_outcome)o);
+		char key[40];
 
-	hp_daemon_flush_events(d);
-	hp_hotness_get_stats(d->table, &hs);
-	hp_transport_read_stats(d->transport, &ts);
-	hp_ctl_server_stats(d->ctl, &cs);
+		snprintf(key, sizeof(key), "%s_%s", dir, name);
+		stat_add(l, SEC_DAEMON, "", key, true, "Requests by outcome.", dn->res.count[o]);
+		if (l->n) {
+			l->item[l->n - 1].metric_key = dir[0] == 'p' ? "promote_requests_by_outcome"
+								     : "demote_requests_by_outcome";
+			l->item[l->n - 1].metric_label_key = "outcome";
+			l->item[l->n - 1].metric_label = name;
+		}
+	}
+}
+
+/* A /proc/vmstat counter; false when the kernel has none of that name. */
+static bool read_vmstat(const char *name, __u64 *value)
+{
+	char line[128], key[64];
+	unsigned long long v;
+	bool found = false;
+	FILE *f = fopen("/proc/vmstat", "re");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %llu", key, &v) == 2 && !strcmp(key, name)) {
+			*value = v;
+			found = true;
+		}
+	fclose(f);
+	return found;
+}
+
+/*
+ * Bytes DAMOS schemes applied their action to, all kdamonds: DAMON's part
+ * of the host's page movement (migrate_hot, migrate_cold, ...). The stats
+ * files are refreshed by writing "update_schemes_stats" to a running
+ * kdamond's state, which changes nothing else.
+ */
+static bool damon_applied_bytes(__u64 *bytes)
+{
+	const char *root = "/sys/kernel/mm/damon/admin/kdamonds";
+	bool any = false;
+
+	*bytes = 0;
+	for (int k = 0; k < 64; k++) {
+		char path[256], buf[32];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%d/state", root, k);
+		f = fopen(path, "r+e");
+		if (!f)
+			break;
+		if (fgets(buf, sizeof(buf), f) && !strncmp(buf, "on", 2)) {
+			rewind(f);
+			fputs("update_schemes_stats", f);
+		}
+		fclose(f);
+		for (int c = 0; c < 8; c++) {
+			for (int sc = 0; sc < 16; sc++) {
+				unsigned long long v;
+
+				snprintf(path, sizeof(path),
+					 "%s/%d/contexts/%d/schemes/%d/stats/sz_applied", root, k,
+					 c, sc);
+				f = fopen(path, "re");
+				if (!f)
+					break;
+				if (fgets(buf, sizeof(buf), f) && sscanf(buf, "%llu", &v) == 1) {
+					*bytes += v;
+					any = true;
+				}
+				fclose(f);
+			}
+		}
+	}
+	return any;
+}
+
+/* All the page movement of the host in one place: hotpage's, the kernel's, DAMON's. */
+static void collect_host(struct daemon *d, struct stat_list *l)
+{
+	static const struct {
+		const char *vmstat, *help;
+	} kernel[] = {
+		{ "pgpromote_success", "Pages NUMA balancing promoted to the top tier (kernel)." },
+		{ "pgdemote_kswapd", "Pages kswapd demoted to a lower tier (kernel)." },
+		{ "pgdemote_direct", "Pages direct reclaim demoted (kernel)." },
+		{ "pgdemote_khugepaged", "Pages khugepaged demoted (kernel)." },
+		{ "pgdemote_proactive", "Pages proactive reclaim demoted (kernel)." },
+		{ "numa_pages_migrated", "Pages NUMA balancing migrated (kernel)." },
+		{ "pgmigrate_success",
+		  "Pages migrated by anyone: kernel, hotpage, DAMON (kernel)." },
+	};
+	__u64 v;
+
+	stat_add(l, SEC_HOST, "", "hotpage_promoted_pages", true,
+		 "Base pages hotpaged promoted (moved, or queued in kmigrated).", d->promote.pages);
+	stat_add(l, SEC_HOST, "", "hotpage_demoted_pages", true,
+		 "Base pages hotpaged demoted to make room.", d->demote.pages);
+	for (size_t i = 0; i < sizeof(kernel) / sizeof(kernel[0]); i++) {
+		char key[40];
+
+		if (!read_vmstat(kernel[i].vmstat, &v))
+			continue;
+		snprintf(key, sizeof(key), "kernel_%s", kernel[i].vmstat);
+		stat_add(l, SEC_HOST, "", key, true, kernel[i].help, v);
+	}
+	if (damon_applied_bytes(&v))
+		stat_add(l, SEC_HOST, "", "damon_applied_bytes", true,
+			 "Bytes DAMOS schemes (any kdamond) applied their actions to.", v);
+}
+
+static void collect_daemon(struct daemon *d, struct stat_list *l)
+{
+	struct hp_heat_stats hs;
+	struct hp_hotset_stats cs, ts;
+	struct hp_census_stats ns;
+	struct hp_moved_stats ms;
+	struct hp_transport_stats tr;
+	struct hp_ctl_server_stats ctl;
+
+	hp_heat_get_stats(d->heat, &hs);
+	hp_hotset_get_stats(d->cand_set, &cs);
+	hp_hotset_get_stats(d->top_set, &ts);
+	hp_census_get_stats(d->census, &ns);
+	hp_moved_get_stats(d->moved, &ms);
+	hp_transport_read_stats(d->transport, &tr);
+	hp_ctl_server_stats(d->ctl, &ctl);
 	stat_add(l, SEC_DAEMON, "", "uptime_seconds", false, "Seconds since hotpaged started.",
 		 uptime_s(d));
 	stat_add(l, SEC_DAEMON, "", "events", true, "Events read from the source rings.",
 		 d->events_total);
 	stat_add(l, SEC_DAEMON, "", "events_staged", true,
 		 "Events of those taken from the stages of CPUs that went quiet, not from a ring.",
-		 ts.taken);
+		 tr.taken);
 	stat_add(l, SEC_DAEMON, "", "events_resolved", true,
 		 "Events whose page frame was resolved from pagemap.", d->resolved);
+	stat_add(l, SEC_DAEMON, "", "events_not_heat", true,
+		 "Events that are not accesses (allocation faults).", d->events_not_heat);
+	stat_add(l, SEC_DAEMON, "", "events_no_pfn", true,
+		 "Events whose page frame is unknown and could not be resolved.", d->events_no_pfn);
 	stat_add(l, SEC_DAEMON, "", "events_bad", true, "Ring records refused (size or version).",
-		 ts.bad_size + ts.bad_version);
-	stat_add(l, SEC_DAEMON, "", "rounds", true, "Promotion rounds run.", d->rounds);
-	stat_add(l, SEC_DAEMON, "", "candidates", true, "Pages found hot enough to promote.",
-		 d->candidates);
+		 tr.bad_size + tr.bad_version);
+	stat_add(l, SEC_DAEMON, "", "rounds", true, "Rounds run (one per window).", d->rounds);
+	stat_add(l, SEC_DAEMON, "", "candidates", true,
+		 "Hot pages below the top tier considered, summed over rounds.", d->candidates);
 	stat_add(l, SEC_DAEMON, "", "promote_requests", true,
-		 "Pages handed to the promotion backend.", d->requested);
-	for (int o = 0; o < HP_PROMOTE_NR_OUTCOMES; o++) {
+		 "Pages handed to the backend to promote.", d->promote.requests);
+	stat_add(l, SEC_DAEMON, "", "promoted_pages", true,
+		 "Base pages promoted (moved, or queued in kmigrated).", d->promote.pages);
+	stat_add(l, SEC_DAEMON, "", "demote_requests", true,
+		 "Pages handed to the backend to demote, to make room.", d->demote.requests);
+	stat_add(l, SEC_DAEMON, "", "demoted_pages", true,
+		 "Base pages demoted (moved, or queued in kmigrated).", d->demote.pages);
+	add_outcomes(l, "promote", &d->promote);
+	add_outcomes(l, "demote", &d->demote);
+	for (int r = 0; r < HP_HOLD_NR; r++) {
 		char key[40];
 
-		snprintf(key, sizeof(key), "promote_%s",
-			 hp_promote_outcome_name((enum hp_promote_outcome)o));
-		stat_add(l, SEC_DAEMON, "", key, true, "Pages by outcome of their promotion.",
-			 d->res.count[o]);
+		snprintf(key, sizeof(key), "held_%s", hp_hold_name((enum hp_hold)r));
+		stat_add(l, SEC_DAEMON, "", key, true, "Base pages held back, by reason.",
+			 d->held[r]);
 		if (l->n) {
-			l->item[l->n - 1].metric_key = "promote_pages";
-			l->item[l->n - 1].metric_label_key = "outcome";
-			l->item[l->n - 1].metric_label =
-				hp_promote_outcome_name((enum hp_promote_outcome)o);
+			l->item[l->n - 1].metric_key = "held_pages";
+			l->item[l->n - 1].metric_label_key = "reason";
+			l->item[l->n - 1].metric_label = hp_hold_name((enum hp_hold)r);
 		}
 	}
-	stat_add(l, SEC_DAEMON, "", "tracked_pages", false, "Pages in the hotness table.",
-		 hs.tracked);
-	stat_add(l, SEC_DAEMON, "", "table_capacity_pages", false,
-		 "Pages the hotness table's budget holds.", hs.capacity);
-	stat_add(l, SEC_DAEMON, "", "table_evictions", true,
-		 "Hotness table entries dropped to make room.", hs.evictions);
+	stat_add(l, SEC_DAEMON, "", "heat_table_pages", false,
+		 "Pages of memory the heat table covers.", hs.pages);
+	stat_add(l, SEC_DAEMON, "", "heat_table_bytes", false, "Bytes of the heat table.",
+		 hs.bytes);
+	stat_add(l, SEC_DAEMON, "", "heat_touches", true, "Page credits to the heat table.",
+		 hs.touches);
+	stat_add(l, SEC_DAEMON, "", "heat_outside", true,
+		 "Credits to page frames outside the memory the table covers.", hs.outside);
+	stat_add(l, SEC_DAEMON, "", "candidate_pages", false,
+		 "Hot pages below the top tier held now.", cs.pages);
+	stat_add(l, SEC_DAEMON, "", "candidate_set_full", true,
+		 "Hot pages below the top tier not held: the set was full.", cs.full);
+	stat_add(l, SEC_DAEMON, "", "top_hot_pages", false, "Hot pages of the top tier held now.",
+		 ts.pages);
+	stat_add(l, SEC_DAEMON, "", "census_pages_read", true,
+		 "Pages the census read from pagemap, looking for room.", ns.pages_read);
+	stat_add(l, SEC_DAEMON, "", "census_idle_found", true,
+		 "Idle pages on the nodes that needed room, found by the census.", ns.found);
+	stat_add(l, SEC_DAEMON, "", "census_skipped_unevictable", true,
+		 "Idle pages left out: mlocked or unevictable.", ns.skipped_unevictable);
+	stat_add(l, SEC_DAEMON, "", "census_skipped_moved", true,
+		 "Idle pages passed over: moved within pingpong_ms.", ns.skipped_moved);
+	stat_add(l, SEC_DAEMON, "", "guard_forgotten_early", true,
+		 "Moves the ping-pong guard forgot for room while still guarded.",
+		 ms.forgotten_early);
 	stat_add(l, SEC_DAEMON, "", "hot_set_pages", false, "Pages in the published hot set.",
 		 hp_hot_map_entries(d->hot_map));
 	stat_add(l, SEC_DAEMON, "", "control_requests", true, "Control socket requests.",
-		 cs.requests);
+		 ctl.requests);
 	stat_add(l, SEC_DAEMON, "", "control_errors", true,
-		 "Control socket requests answered with an error.", cs.errors);
+		 "Control socket requests answered with an error.", ctl.errors);
 	stat_add(l, SEC_DAEMON, "", "control_refused", true,
-		 "Control socket clients refused (not root).", cs.refused);
+		 "Control socket clients refused (not root).", ctl.refused);
 	stat_add(l, SEC_DAEMON, "", "policy_rate_mbps", false,
-		 "Promotion rate limit in MiB/s (0: paused).", d->policy.rate_mbps);
+		 "Rate limit of both directions in MiB/s (0: paused).", d->policy.rate_mbps);
+}
 
+static void collect_sources(struct daemon *d, struct stat_list *l)
+{
 	for (size_t i = 0; i < d->nr_src; i++) {
 		struct hp_source_stats st;
 		const char *name = d->src[i].ops->name;
@@ -437,13 +595,19 @@ static void collect_stats(struct daemon *d, struct stat_list *l)
 			 "Sampling period set (1 in N; 0: the source's default).",
 			 d->src[i].period);
 	}
+}
 
-	hot = hp_hotness_top(d->table, hp_monotonic_ns(), d->cand, d->opts->top);
+static void collect_nodes(struct daemon *d, struct stat_list *l)
+{
+	__u64 hot_on_node[HP_TOPO_MAX_NODES] = { 0 };
+	size_t hot = hp_daemon_hottest(d, d->opts->top);
+
 	for (size_t i = 0; i < hot; i++)
 		if (d->cand[i].page_node >= 0 && d->cand[i].page_node < HP_TOPO_MAX_NODES)
-			hot_on_node[d->cand[i].page_node]++;
+			hot_on_node[d->cand[i].page_node] += d->cand[i].npages;
 	for (int node = 0; node < HP_TOPO_MAX_NODES; node++) {
-		__u64 free_b, total_b;
+		__u64 free_b, total_b, headroom;
+		__s64 room;
 		char label[16];
 
 		if (!(d->topo.memory & (1ULL << node)))
@@ -455,29 +619,40 @@ static void collect_stats(struct daemon *d, struct stat_list *l)
 			stat_add(l, SEC_NODE, label, "free_bytes", false, "MemFree of the node.",
 				 free_b);
 		}
+		if (hp_topology_is_top_tier(&d->topo, node) &&
+		    !hp_policy_room(&d->policy, &d->topo, node, &room, &headroom))
+			stat_add(l, SEC_NODE, label, "headroom_bytes", false,
+				 "Free memory the node keeps (policy headroom).", headroom);
 		stat_add(l, SEC_NODE, label, "top_tier", false,
 			 "1 when the node is in the top tier.",
 			 hp_topology_is_top_tier(&d->topo, node));
 		stat_add(l, SEC_NODE, label, "hot_pages", false,
-			 "Pages of the hot set (top=) on the node.", hot_on_node[node]);
+			 "Base pages of the hot set (top=) on the node.", hot_on_node[node]);
 	}
+}
+
+static void collect_module(struct stat_list *l)
+{
+	__u64 v;
 
 	stat_add(l, SEC_MODULE, "", "loaded", false, "1 when kmigrated.ko is loaded.",
 		 module_loaded());
-	for (size_t i = 0; i < sizeof(module_counters) / sizeof(module_counters[0]); i++) {
-		__u64 v;
-
+	for (size_t i = 0; i < sizeof(module_counters) / sizeof(module_counters[0]); i++)
 		if (read_module_u64(module_counters[i], &v))
 			stat_add(l, SEC_MODULE, "", module_counters[i], true,
 				 "kmigrated counter (" KMIGRATED_SYSFS ").", v);
-	}
-	{
-		__u64 v;
+	if (read_module_u64("queued", &v))
+		stat_add(l, SEC_MODULE, "", "queued", false, "Pages in kmigrated's queues now.", v);
+}
 
-		if (read_module_u64("queued", &v))
-			stat_add(l, SEC_MODULE, "", "queued", false,
-				 "Pages in kmigrated's queues now.", v);
-	}
+static void collect_stats(struct daemon *d, struct stat_list *l)
+{
+	hp_daemon_flush_events(d);
+	collect_daemon(d, l);
+	collect_sources(d, l);
+	collect_nodes(d, l);
+	collect_module(l);
+	collect_host(d, l);
 }
 
 static void stats_text(const struct stat_list *l, struct hp_ctl_out *out)
@@ -570,7 +745,7 @@ static void prom_help(struct hp_ctl_out *out, const char *v)
 
 static void metrics_text(struct daemon *d, const struct stat_list *l, struct hp_ctl_out *out)
 {
-	static const char *const label_key[SEC_NR] = { NULL, "source", "node", NULL };
+	static const char *const label_key[SEC_NR] = { NULL, "source", "node", NULL, NULL };
 	bool done[STAT_ITEMS_MAX] = { false };
 
 	hp_ctl_printf(out, "# HELP hotpage_info hotpaged's promotion backend.\n"

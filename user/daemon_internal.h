@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * hotpaged's state, shared by its event loop (daemon.c) and the commands
- * of its control socket (daemon_control.c). Not an interface: the loop is
- * the only thread, and it owns all of this.
+ * hotpaged's state, shared by its event loop (daemon.c), its rounds
+ * (daemon_round.c) and the commands of its control socket
+ * (daemon_control.c). Not an interface: the loop is the only thread, and
+ * it owns all of this.
  */
 #ifndef HOTPAGE_DAEMON_INTERNAL_H
 #define HOTPAGE_DAEMON_INTERNAL_H
@@ -12,11 +13,16 @@
 #include <time.h>
 #include <linux/types.h>
 
+#include "census.h"
 #include "clock.h"
 #include "control.h"
 #include "daemon.h"
+#include "exchange.h"
+#include "heat.h"
 #include "hot_pages_map.h"
-#include "hotness.h"
+#include "hotset.h"
+#include "moved.h"
+#include "node_ranges.h"
 #include "pagemap.h"
 #include "promote.h"
 #include "source.h"
@@ -28,11 +34,42 @@
 /* backend=auto on move_pages: how often to look whether kmigrated.ko is back. */
 #define BACKEND_RECHECK_NS (3ULL * 1000000000ULL)
 #define INVALIDATE_SEEN_MAX 64 /* processes whose cache a round dropped already */
+/* Candidates a round considers at most; the rate budget bounds what moves. */
+#define CANDIDATES_MAX (1U << 17)
+/* Pages the census reads per round at most: a few ms of pagemap reads. */
+#define CENSUS_BUDGET_PAGES (1U << 18)
+/* Victims a round may gather at most. */
+#define VICTIMS_MAX (1U << 16)
+/* Moves queued in one round at most: the rate budget's worth, both ways. */
+#define PENDING_MAX (CANDIDATES_MAX + VICTIMS_MAX)
+/* Rounds a check of queued moves waits for kmigrated's queues to empty. */
+#define PENDING_WAITS_MAX 4
+/* Page frames of one DAMON region credited at most (larger ones are strided). */
+#define HP_REGION_PAGES_MAX 65536
+/*
+ * Per-CPU ring: 65536 records. The scanner reports a pass's accessed
+ * pages in bursts from one CPU, pausing every 4096 for the consumer.
+ */
+#define DAEMON_RING_BYTES (4U << 20)
+/* Allocations below this come from the heap (glibc's largest threshold). */
+#define DAEMON_MMAP_THRESHOLD (32 << 20)
+/* The scanner's pass budget at most (the module's limit). */
+#define SCAN_PAGES_MAX (1U << 24)
+/* Moves remembered by the ping-pong guard. */
+#define MOVED_ENTRIES (1U << 18)
 
 struct running_source {
 	const struct hp_source_ops *ops;
 	struct hp_source_instance *inst;
 	__u32 period; /* as started; 0: the source's default */
+};
+
+/* One direction's requests of a round and their outcomes. */
+struct direction {
+	struct hp_promote_result res; /* running totals */
+	__u64 requests; /* pages handed to the backend */
+	__u64 pages; /* base pages moved: by move_pages, or found moved after kmigrated */
+	__u64 not_moved; /* base pages kmigrated took and left where they were */
 };
 
 struct daemon {
@@ -45,7 +82,12 @@ struct daemon {
 	struct running_source src[HP_DAEMON_MAX_SOURCES];
 	size_t nr_src;
 	struct hp_pagemap *pagemap;
-	struct hp_hotness *table;
+	struct hp_phys_ranges ranges; /* the memory the heat table covers */
+	struct hp_heat *heat;
+	struct hp_hotset *cand_set; /* hot pages below the top tier */
+	struct hp_hotset *top_set; /* hot pages of the top tier, for the hot map */
+	struct hp_census *census;
+	struct hp_moved *moved;
 	struct hp_hot_map *hot_map;
 	struct hp_promote_backend backend;
 	bool have_backend;
@@ -53,16 +95,33 @@ struct daemon {
 	__u64 backend_recheck_ns; /* backend=auto: next look for kmigrated.ko */
 	__u64 backend_switches;
 	struct hp_event *events; /* EVENT_BATCH buffered */
-	struct hp_hot_input *inputs;
 	size_t nr_events;
-	struct hp_hot_page *cand; /* candidates or top pages of a round */
+	/* a round's working arrays */
+	struct hp_hot_page *cand; /* CANDIDATES_MAX; also the hot map's pages */
+	int *cand_target;
+	struct hp_victim *victims; /* VICTIMS_MAX */
+	unsigned int *victim_heat;
+	int *victim_target;
+	struct hp_move *promote_moves, *demote_moves;
 	struct hp_promote_req *reqs;
 	__u8 *outcome;
-	size_t cand_cap;
+	/* moves kmigrated queued, checked in the next round */
+	struct hp_move *pending;
+	size_t npending;
+	unsigned int pending_waits;
+	void **verify_addrs;
+	int *verify_status;
 	long page_size;
+	__u64 start_window; /* heat window when the sources started */
+	__u64 scan_sweeps; /* the module's sweeps at the last window's end */
+	__u64 kernel_demoted; /* pgdemote_kswapd + pgdemote_direct at the last exchange */
 	/* statistics */
-	__u64 events_total, resolved, rounds, candidates, requested;
-	struct hp_promote_result res;
+	__u64 events_total, resolved, rounds, candidates;
+	__u64 events_not_heat; /* allocation faults and the like: not accesses */
+	__u64 events_no_pfn; /* no page frame known or resolvable */
+	struct direction promote, demote;
+	__u64 held[HP_HOLD_NR]; /* base pages held back, by reason */
+	__u64 held_said; /* reasons said in the log since the last quiet round */
 	/* live control (control.h) */
 	struct hp_ctl_server *ctl;
 	__u64 start_ns;
@@ -71,8 +130,20 @@ struct daemon {
 /* One line on stderr. */
 #define say(fmt, ...) fprintf(stderr, "hotpaged: " fmt "\n", ##__VA_ARGS__)
 
-/* Feed the buffered events to the hotness table (daemon.c). */
+/* Feed the buffered events to the heat table (daemon.c). */
 void hp_daemon_flush_events(struct daemon *d);
+/* One round: the window ends, the exchange, the hot map (daemon_round.c). */
+void hp_daemon_round(struct daemon *d, __u32 interval_ms);
+/* Before stopping: account the moves kmigrated still had queued (daemon_round.c). */
+void hp_daemon_settle(struct daemon *d);
+/* The hottest pages, hottest first, into d->cand; returns how many (daemon_round.c). */
+size_t hp_daemon_hottest(struct daemon *d, size_t max);
+/*
+ * The parameter hotpaged starts source @ops with, into @buf: the scanner
+ * makes one pass per window. false when it has none (daemon.c).
+ */
+bool hp_daemon_source_param(const struct daemon *d, const struct hp_source_ops *ops, char *buf,
+			    size_t len);
 /* A control-socket request (control.h's handler; daemon_control.c). */
 int hp_daemon_control_handle(void *ctx, int argc, const char *const *argv, struct hp_ctl_out *out);
 

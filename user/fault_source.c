@@ -313,6 +313,9 @@ static void fault_probe(struct hp_source_probe *result)
 					    result->why, sizeof(result->why));
 	if (!ret && src) {
 		result->available = true;
+		snprintf(
+			result->not_default, sizeof(result->not_default),
+			"most page faults are allocations, not accesses; NUMA hint faults come from numa-hint");
 		snprintf(result->how, sizeof(result->how), "%s, default 1 in %u faults",
 			 hp_fault_attach_point(src->attach), HP_FAULT_SAMPLE_PERIOD_DEFAULT);
 		if (src->note[0])

@@ -44,7 +44,7 @@ static const char usage[] =
 
 struct sample {
 	__u32 col;
-	__u32 freq;
+	__u32 heat;
 	__u64 pfn;
 };
 
@@ -53,7 +53,7 @@ struct samples {
 	size_t n, cap;
 };
 
-static int push(struct samples *s, __u32 col, __u64 pfn, __u32 freq)
+static int push(struct samples *s, __u32 col, __u64 pfn, __u32 heat)
 {
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? 2 * s->cap : 4096;
@@ -64,7 +64,7 @@ static int push(struct samples *s, __u32 col, __u64 pfn, __u32 freq)
 		s->v = v;
 		s->cap = cap;
 	}
-	s->v[s->n++] = (struct sample){ .col = col, .freq = freq, .pfn = pfn };
+	s->v[s->n++] = (struct sample){ .col = col, .heat = heat, .pfn = pfn };
 	return 0;
 }
 
@@ -125,7 +125,7 @@ static int sample_map(int fd, __u32 col, struct samples *s)
 		/* A key removed between the two calls: the next refresh dropped it. */
 		if (bpf_map_lookup_elem(fd, &key, &entry))
 			continue;
-		if (entry.freq && push(s, col, key, entry.freq))
+		if (entry.heat && push(s, col, key, entry.heat))
 			return -ENOMEM;
 	}
 	return errno == ENOENT ? 0 : -errno;
@@ -172,7 +172,7 @@ static int write_plot(FILE *out, const struct samples *s, __u32 cols, int width,
 	for (size_t i = 0; i < s->n; i++) {
 		__u32 row = (__u32)((double)(s->v[i].pfn - lo) / (double)span * rows);
 
-		grid[(size_t)(row < rows ? row : rows - 1) * cols + s->v[i].col] += s->v[i].freq;
+		grid[(size_t)(row < rows ? row : rows - 1) * cols + s->v[i].col] += s->v[i].heat;
 	}
 
 	fprintf(out, "set terminal png size %d,%d\n", width, height);

@@ -143,7 +143,7 @@ int hp_hot_map_publish(struct hp_hot_map *map, const struct hp_hot_page *pages, 
 	for (size_t i = 0; i < n; i++) {
 		const struct hp_hot_page *p = &pages[i];
 		struct hp_hot_entry e = {
-			.freq = p->freq,
+			.heat = p->heat,
 			.tgid = p->tgid,
 			.last_seen_ms = p->last_seen_ns / 1000000ULL,
 			.vaddr = p->vaddr,
@@ -151,6 +151,7 @@ int hp_hot_map_publish(struct hp_hot_map *map, const struct hp_hot_page *pages, 
 			.access_node = p->access_node,
 			.sources = p->sources,
 			.migrated = p->migrated,
+			.npages = p->npages ? p->npages : 1,
 		};
 
 		if (bpf_map_update_elem(fd, &p->pfn, &e, BPF_ANY) && !ret)

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "hotness.h"
+#include "hotset.h"
 
 struct hp_hot_map;
 

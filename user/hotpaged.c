@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * hotpaged: the hotpage daemon. Collects page accesses from the sources,
- * keeps the hot set (published at /sys/fs/bpf/hotpage/hot_pages) and
- * promotes hot pages from lower tiers to the top tier (daemon.h).
+ * keeps the heat of every page and the hot set (published at
+ * /sys/fs/bpf/hotpage/hot_pages), promotes hot pages from lower tiers to
+ * the top tier and, when the top tier is full, demotes its idle pages
+ * first to make room (daemon.h).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,9 +28,12 @@ static const char usage[] =
 	"                      (without -f: the same, minus the stats lines; run it\n"
 	"                      under a service manager, it does not fork)\n"
 	"  -s, --sources LIST  comma-separated sources (fault,numa-hint,perf,damon,scan);\n"
-	"                      default: every source whose probe says available\n"
-	"  -p, --param K=V     a policy setting (threshold=, window_ms=, target=,\n"
-	"                      rate_mbps=, batch=, scope=, pingpong_ms=, min_free=)\n"
+	"                      default: those that report accesses and can run here\n"
+	"                      (scan, numa-hint, perf on a memory-sampling PMU; damon\n"
+	"                      when none of those runs)\n"
+	"  -p, --param K=V     a policy setting (threshold=, window_ms=, min_idle=,\n"
+	"                      target=, rate_mbps=, batch=, scope=, pingpong_ms=,\n"
+	"                      headroom=)\n"
 	"                      or backend=auto|move_pages|kmigrated (auto: kmigrated\n"
 	"                      when the module is loaded), period=N (sources sample 1\n"
 	"                      in N; default: each source's own), top=N (hot set\n"

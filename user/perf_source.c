@@ -739,6 +739,10 @@ static void perf_probe(struct hp_source_probe *result)
 		result->available = true;
 		memcpy(result->how, src->how, sizeof(result->how));
 		memcpy(result->why, src->why, sizeof(result->why));
+		if (src->choice.event == HP_PERF_EVENT_PAGE_FAULTS)
+			snprintf(
+				result->not_default, sizeof(result->not_default),
+				"without a memory-sampling PMU it samples page faults: allocations, not accesses");
 	}
 	hp_perf_source_stop(src);
 	hp_transport_free(transport);

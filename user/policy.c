@@ -9,19 +9,20 @@
 #include <string.h>
 
 #include "cli.h"
-#include "hotness.h"
+#include "heat.h"
 #include "policy.h"
 #include "topology.h"
 
 const char *const hp_policy_keys[] = {
-	"threshold", /* accesses within the window */
-	"window_ms", /* decay window */
+	"threshold", /* windows with an access, of the last 8 */
+	"window_ms", /* one window */
+	"min_idle", /* windows without an access before a demotion */
 	"target", /* auto or a node */
 	"rate_mbps", /* MiB/s */
 	"batch", /* pages per call */
 	"scope", /* all, tgids:..., cgroup:... */
 	"pingpong_ms", /* no second move within */
-	"min_free", /* free memory kept on the target */
+	"headroom", /* free memory kept on a fast node */
 	NULL,
 };
 
@@ -44,13 +45,14 @@ static void set_err(char *err, size_t len, const char *fmt, ...)
 void hp_policy_defaults(struct hp_policy *policy)
 {
 	memset(policy, 0, sizeof(*policy));
-	policy->threshold = 2;
+	policy->threshold = 6;
 	policy->window_ms = 1000;
+	policy->min_idle = HP_HEAT_WINDOWS;
 	policy->target_node = HP_POLICY_TARGET_AUTO;
 	policy->rate_mbps = 256;
 	policy->batch = 256;
 	policy->pingpong_ms = 10000;
-	policy->min_free_pct = 5;
+	policy->headroom_auto = true;
 	policy->scope = HP_SCOPE_ALL;
 }
 
@@ -68,13 +70,20 @@ static int parse_u32_key(const char *key, const char *value, __u32 min, __u32 ma
 	return ret ? -EINVAL : 0;
 }
 
-/* "5%" or a size: digits with an optional K, M, G or T (binary units). */
-static int parse_min_free(const char *value, struct hp_policy *p, char *err, size_t err_len)
+/* "auto", "5%" or a size: digits with an optional K, M, G or T (binary units). */
+static int parse_headroom(const char *key, const char *value, struct hp_policy *p, char *err,
+			  size_t err_len)
 {
 	unsigned long long v;
 	unsigned int shift = 0;
 	char *end;
 
+	if (!strcmp(value, "auto")) {
+		p->headroom_auto = true;
+		p->headroom_pct = 0;
+		p->headroom_bytes = 0;
+		return 0;
+	}
 	if (!isdigit((unsigned char)value[0]))
 		goto bad;
 	errno = 0;
@@ -83,11 +92,12 @@ static int parse_min_free(const char *value, struct hp_policy *p, char *err, siz
 		goto bad;
 	if (!strcmp(end, "%")) {
 		if (v > 100) {
-			set_err(err, err_len, "min_free=%s: a percentage must be 0..100%%", value);
+			set_err(err, err_len, "%s=%s: a percentage must be 0..100%%", key, value);
 			return -EINVAL;
 		}
-		p->min_free_pct = (__u32)v;
-		p->min_free_bytes = 0;
+		p->headroom_auto = false;
+		p->headroom_pct = (__u32)v;
+		p->headroom_bytes = 0;
 		return 0;
 	}
 	switch (toupper((unsigned char)*end)) {
@@ -111,16 +121,17 @@ static int parse_min_free(const char *value, struct hp_policy *p, char *err, siz
 	if (*end && end[1])
 		goto bad;
 	if (v > (ULLONG_MAX >> shift)) {
-		set_err(err, err_len, "min_free=%s: too large", value);
+		set_err(err, err_len, "%s=%s: too large", key, value);
 		return -EINVAL;
 	}
-	p->min_free_bytes = v << shift;
-	p->min_free_pct = 0;
+	p->headroom_auto = false;
+	p->headroom_bytes = v << shift;
+	p->headroom_pct = 0;
 	return 0;
 bad:
 	set_err(err, err_len,
-		"min_free=%s: expected a percentage (5%%) or a size in bytes, K, M, G or T (512M)",
-		value);
+		"%s=%s: expected auto, a percentage (5%%) or a size in bytes, K, M, G or T (512M)",
+		key, value);
 	return -EINVAL;
 }
 
@@ -241,11 +252,15 @@ static int set_on(struct hp_policy *p, const char *key, const char *value, char 
 		  size_t err_len)
 {
 	if (!strcmp(key, "threshold"))
-		return parse_u32_key(key, value, 1, HP_POLICY_THRESHOLD_MAX, " accesses",
-				     &p->threshold, err, err_len);
+		return parse_u32_key(key, value, 1, HP_POLICY_THRESHOLD_MAX,
+				     " windows with an access, of the last 8", &p->threshold, err,
+				     err_len);
 	if (!strcmp(key, "window_ms"))
-		return parse_u32_key(key, value, HP_HOT_WINDOW_MIN_MS, HP_HOT_WINDOW_MAX_MS,
+		return parse_u32_key(key, value, HP_POLICY_WINDOW_MIN_MS, HP_POLICY_WINDOW_MAX_MS,
 				     " milliseconds", &p->window_ms, err, err_len);
+	if (!strcmp(key, "min_idle"))
+		return parse_u32_key(key, value, 1, HP_POLICY_MIN_IDLE_MAX,
+				     " windows without an access", &p->min_idle, err, err_len);
 	if (!strcmp(key, "target"))
 		return parse_target(value, p, err, err_len);
 	if (!strcmp(key, "rate_mbps"))
@@ -259,10 +274,11 @@ static int set_on(struct hp_policy *p, const char *key, const char *value, char 
 	if (!strcmp(key, "pingpong_ms"))
 		return parse_u32_key(key, value, 0, HP_POLICY_PINGPONG_MAX_MS,
 				     " milliseconds (0: no guard)", &p->pingpong_ms, err, err_len);
-	if (!strcmp(key, "min_free"))
-		return parse_min_free(value, p, err, err_len);
+	/* min_free: the name of the headroom before demotion made room below it. */
+	if (!strcmp(key, "headroom") || !strcmp(key, "min_free"))
+		return parse_headroom(key, value, p, err, err_len);
 	set_err(err, err_len,
-		"unknown key '%s' (keys: threshold, window_ms, target, rate_mbps, batch, scope, pingpong_ms, min_free)",
+		"unknown key '%s' (keys: threshold, window_ms, min_idle, target, rate_mbps, batch, scope, pingpong_ms, headroom)",
 		key);
 	return -EINVAL;
 }
@@ -270,13 +286,20 @@ static int set_on(struct hp_policy *p, const char *key, const char *value, char 
 int hp_policy_validate(const struct hp_policy *p, char *err, size_t err_len)
 {
 	if (p->threshold < 1 || p->threshold > HP_POLICY_THRESHOLD_MAX) {
-		set_err(err, err_len, "threshold=%u: out of range: must be 1..%u accesses",
+		set_err(err, err_len,
+			"threshold=%u: out of range: must be 1..%u windows with an access, of the last 8",
 			p->threshold, HP_POLICY_THRESHOLD_MAX);
 		return -EINVAL;
 	}
-	if (p->window_ms < HP_HOT_WINDOW_MIN_MS || p->window_ms > HP_HOT_WINDOW_MAX_MS) {
+	if (p->window_ms < HP_POLICY_WINDOW_MIN_MS || p->window_ms > HP_POLICY_WINDOW_MAX_MS) {
 		set_err(err, err_len, "window_ms=%u: out of range: must be %u..%u milliseconds",
-			p->window_ms, HP_HOT_WINDOW_MIN_MS, HP_HOT_WINDOW_MAX_MS);
+			p->window_ms, HP_POLICY_WINDOW_MIN_MS, HP_POLICY_WINDOW_MAX_MS);
+		return -EINVAL;
+	}
+	if (p->min_idle < 1 || p->min_idle > HP_POLICY_MIN_IDLE_MAX) {
+		set_err(err, err_len,
+			"min_idle=%u: out of range: must be 1..%u windows without an access",
+			p->min_idle, HP_POLICY_MIN_IDLE_MAX);
 		return -EINVAL;
 	}
 	if (p->target_node != HP_POLICY_TARGET_AUTO &&
@@ -300,9 +323,9 @@ int hp_policy_validate(const struct hp_policy *p, char *err, size_t err_len)
 			p->pingpong_ms, HP_POLICY_PINGPONG_MAX_MS);
 		return -EINVAL;
 	}
-	if (p->min_free_pct > 100) {
-		set_err(err, err_len, "min_free=%u%%: a percentage must be 0..100%%",
-			p->min_free_pct);
+	if (p->headroom_pct > 100) {
+		set_err(err, err_len, "headroom=%u%%: a percentage must be 0..100%%",
+			p->headroom_pct);
 		return -EINVAL;
 	}
 	switch (p->scope) {
@@ -388,22 +411,24 @@ static int show_scope(const struct hp_policy *p, char *buf, size_t len)
 
 int hp_policy_show(const struct hp_policy *p, char *buf, size_t len)
 {
-	char target[16], min_free[32], scope[HP_POLICY_TGIDS_MAX * 11 + 16];
+	char target[16], headroom[32], scope[HP_POLICY_TGIDS_MAX * 11 + 16];
 
 	if (p->target_node == HP_POLICY_TARGET_AUTO)
 		snprintf(target, sizeof(target), "auto");
 	else
 		snprintf(target, sizeof(target), "%d", p->target_node);
-	if (p->min_free_pct || !p->min_free_bytes)
-		snprintf(min_free, sizeof(min_free), "%u%%", p->min_free_pct);
+	if (p->headroom_auto)
+		snprintf(headroom, sizeof(headroom), "auto");
+	else if (p->headroom_pct || !p->headroom_bytes)
+		snprintf(headroom, sizeof(headroom), "%u%%", p->headroom_pct);
 	else
-		snprintf(min_free, sizeof(min_free), "%llu", (unsigned long long)p->min_free_bytes);
+		snprintf(headroom, sizeof(headroom), "%llu", (unsigned long long)p->headroom_bytes);
 	show_scope(p, scope, sizeof(scope));
 	return snprintf(buf, len,
-			"threshold=%u\nwindow_ms=%u\ntarget=%s\nrate_mbps=%u\nbatch=%u\n"
-			"scope=%s\npingpong_ms=%u\nmin_free=%s\n",
-			p->threshold, p->window_ms, target, p->rate_mbps, p->batch, scope,
-			p->pingpong_ms, min_free);
+			"threshold=%u\nwindow_ms=%u\nmin_idle=%u\ntarget=%s\nrate_mbps=%u\n"
+			"batch=%u\nscope=%s\npingpong_ms=%u\nheadroom=%s\n",
+			p->threshold, p->window_ms, p->min_idle, target, p->rate_mbps, p->batch,
+			scope, p->pingpong_ms, headroom);
 }
 
 __u64 hp_policy_rate_bytes(const struct hp_policy *policy)
@@ -411,11 +436,13 @@ __u64 hp_policy_rate_bytes(const struct hp_policy *policy)
 	return (__u64)policy->rate_mbps << 20;
 }
 
-__u64 hp_policy_free_floor(const struct hp_policy *policy, __u64 total_bytes)
+__u64 hp_policy_headroom(const struct hp_policy *policy, __u64 total_bytes, __u64 promo_bytes)
 {
-	if (policy->min_free_pct)
-		return (__u64)((unsigned __int128)total_bytes * policy->min_free_pct / 100);
-	return policy->min_free_bytes;
+	if (policy->headroom_auto)
+		return promo_bytes;
+	if (policy->headroom_pct)
+		return (__u64)((unsigned __int128)total_bytes * policy->headroom_pct / 100);
+	return policy->headroom_bytes;
 }
 
 __u64 hp_policy_exclude_nodes(const struct hp_policy *policy, const struct hp_topology *topo)
@@ -448,15 +475,26 @@ int hp_policy_target_for(const struct hp_policy *policy, const struct hp_topolog
 }
 
 int hp_policy_room(const struct hp_policy *policy, const struct hp_topology *topo, int node,
-		   __u64 *bytes)
+		   __s64 *bytes, __u64 *headroom)
 {
-	__u64 free_bytes, total, floor;
-	int ret = hp_topology_node_memory(topo, node, &free_bytes, &total);
+	struct hp_node_zones z;
+	__u64 free_bytes, total;
+	int ret;
 
+	if (policy->headroom_auto) {
+		/* Zone by zone, as the allocator will judge the pages moved in. */
+		ret = hp_topology_node_zones(topo, node, &z);
+		if (ret)
+			return ret;
+		*headroom = z.promo + z.reserve;
+		*bytes = z.room;
+		return 0;
+	}
+	ret = hp_topology_node_memory(topo, node, &free_bytes, &total);
 	if (ret)
 		return ret;
-	floor = hp_policy_free_floor(policy, total);
-	*bytes = free_bytes > floor ? free_bytes - floor : 0;
+	*headroom = hp_policy_headroom(policy, total, 0);
+	*bytes = (__s64)free_bytes - (__s64)*headroom;
 	return 0;
 }
 

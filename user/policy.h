@@ -1,32 +1,55 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Promotion policy: which pages are hot enough, where they go, how fast,
- * for which processes. A plain value (no pointers): the daemon keeps the
- * policy in force for a round and builds changes on a copy, so a change
- * applies whole, between rounds, or not at all; nothing needs a restart.
+ * Placement policy: which pages are hot enough to move up, which are idle
+ * enough to make room for them, where they go, how fast, for which
+ * processes. A plain value (no pointers): the daemon keeps the policy in
+ * force for a round and builds changes on a copy, so a change applies
+ * whole, between rounds, or not at all; nothing needs a restart.
  *
  * Settings as "key=value" (hotpagectl, the config file), with defaults:
  *
- *   threshold=2        a page is hot at 2 accesses within the window
- *                      (the hotness table's decayed count: 2 in the
- *                      current window, or 4 in the previous one), as
- *                      NUMA balancing promotes on a second hint fault
- *   window_ms=1000     decay window: counts halve every window
+ *   threshold=6        a page is hot when it was accessed in 6 of the last
+ *                      8 windows (heat.h). Windows, not accesses: the
+ *                      accessed-bit scanner sees one bit per window, and a
+ *                      page touched about once a second (young in ~60% of
+ *                      1 s windows) gets there in 6 to 10 windows, while a
+ *                      page touched once in 12 s (young in 8%) does so with
+ *                      a chance of 6e-6 per window: in the bench-e2e
+ *                      workloads, a few of 60 000 cold pages a minute,
+ *                      against several hundred at threshold=5
+ *   window_ms=1000     one window: the scanner makes one pass per window
+ *                      (the source follows this setting), and heat and
+ *                      idleness count in windows
+ *   min_idle=8         a page of the fast tier may be demoted to make room
+ *                      once no access was seen for 8 windows: a page with
+ *                      no heat left at all. A page that no source ever saw
+ *                      accessed is the coldest there is
  *   target=auto        auto: the top-tier node nearest to the node that
  *                      accessed the page (memory tiers and distances);
  *                      or a node number: promote everything there
- *   rate_mbps=256      at most 256 MiB/s (65536 pages/s) moved, as the
- *                      kernel's numa_balancing_promote_rate_limit_MBps
- *                      counts MB; 0 pauses promotion
+ *   rate_mbps=256      at most 256 MiB/s (65536 pages/s) moved, both
+ *                      directions together, as the kernel's
+ *                      numa_balancing_promote_rate_limit_MBps counts MB;
+ *                      0 pauses promotion and demotion
  *   batch=256          pages per move_pages(2) call or kmigrated batch
  *                      (at most 1024, the module's batch size)
  *   scope=all          all | tgids:PID,PID,... | cgroup:/PATH (cgroup v2
  *                      path, subgroups included)
- *   pingpong_ms=10000  a page we moved is not moved again for 10 s
- *   min_free=5%        promote to a node only while its MemFree stays
- *                      above 5% of its memory (or a size: 512M, 2G);
- *                      headroom above the kernel's watermarks, so that
- *                      promotion does not push other pages out (demotion)
+ *   pingpong_ms=10000  a page moved (either way) is not moved again for
+ *                      10 s: longer than the 8-window history, so that a
+ *                      page comes back only on evidence from after its move
+ *   headroom=auto      free memory a fast node keeps: promotion fills it
+ *                      up to here, demotion makes room below it. auto: in
+ *                      the node's highest zone, which movable allocations
+ *                      fill first, its promotion watermark (/proc/zoneinfo
+ *                      "promo", what NUMA balancing's tiering mode
+ *                      promotes against, above kswapd's high watermark)
+ *                      and one watermark gap more, so that the small
+ *                      allocations of everyone do not take the zone below
+ *                      its low watermark and wake kswapd, plus the lowmem
+ *                      reserve that user pages must leave it; or a
+ *                      percentage of the node, or a size (512M).
+ *                      min_free= is read as headroom=.
  */
 #ifndef HOTPAGE_POLICY_H
 #define HOTPAGE_POLICY_H
@@ -42,7 +65,10 @@ struct hp_topology;
 #define HP_POLICY_BATCH_MAX 1024 /* KMIGRATED_BATCH_MAX */
 #define HP_POLICY_RATE_MAX_MBPS (1u << 20) /* 1 TiB/s: no limit worth the name */
 #define HP_POLICY_PINGPONG_MAX_MS (24u * 3600 * 1000)
-#define HP_POLICY_THRESHOLD_MAX 65535 /* the hotness table's counts are 16 bits */
+#define HP_POLICY_THRESHOLD_MAX 8 /* HP_HEAT_WINDOWS */
+#define HP_POLICY_MIN_IDLE_MAX 255 /* HP_HEAT_IDLE_MAX */
+#define HP_POLICY_WINDOW_MIN_MS 10
+#define HP_POLICY_WINDOW_MAX_MS 3600000
 
 enum hp_scope {
 	HP_SCOPE_ALL = 0,
@@ -57,8 +83,10 @@ struct hp_policy {
 	__u32 rate_mbps; /* MiB/s; 0: paused */
 	__u32 batch;
 	__u32 pingpong_ms; /* 0: no guard */
-	__u32 min_free_pct; /* watermark in percent of MemTotal ... */
-	__u64 min_free_bytes; /* ... or in bytes (when min_free_pct is 0) */
+	__u32 min_idle; /* windows */
+	bool headroom_auto; /* the node's promotion watermark ... */
+	__u32 headroom_pct; /* ... or a percentage of MemTotal ... */
+	__u64 headroom_bytes; /* ... or bytes (when neither of those) */
 	enum hp_scope scope;
 	__u32 nr_tgids;
 	__u32 tgids[HP_POLICY_TGIDS_MAX]; /* sorted, unique */
@@ -93,8 +121,11 @@ int hp_policy_show(const struct hp_policy *policy, char *buf, size_t len);
 /* The rate limit in bytes per second. */
 __u64 hp_policy_rate_bytes(const struct hp_policy *policy);
 
-/* The free memory to keep on a node of @total_bytes. */
-__u64 hp_policy_free_floor(const struct hp_policy *policy, __u64 total_bytes);
+/*
+ * The free memory to keep on a node of @total_bytes whose promotion
+ * watermark is @promo_bytes.
+ */
+__u64 hp_policy_headroom(const struct hp_policy *policy, __u64 total_bytes, __u64 promo_bytes);
 
 /*
  * Nodes whose pages are not candidates: the target node when it is set,
@@ -112,11 +143,14 @@ int hp_policy_target_for(const struct hp_policy *policy, const struct hp_topolog
 			 int access_node, int page_node);
 
 /*
- * Bytes that may move to @node now: its MemFree (read from sysfs) above
- * the min_free watermark, 0 when it is below. 0 or -errno.
+ * Bytes that may move to @node now, above its headroom (negative when
+ * below: what demotion should free), and the headroom itself. auto: zone
+ * by zone from zoneinfo, free memory above each zone's promotion
+ * watermark and lowmem reserve; else MemFree (sysfs) above the headroom.
+ * 0 or -errno.
  */
 int hp_policy_room(const struct hp_policy *policy, const struct hp_topology *topo, int node,
-		   __u64 *bytes);
+		   __s64 *bytes, __u64 *headroom);
 
 /*
  * Whether the scope covers process @tgid. For a cgroup scope it reads

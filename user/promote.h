@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Promotion backends: what moves the chosen pages. Two fit behind this
+ * Promotion backends: what moves the chosen pages, up (promotion) or down
+ * (demotion, to make room). Two fit behind this
  * interface: move_pages(2), which works on (process, virtual address) and
  * needs no module (promote_move_pages.c), and kmigrated.ko's batch kfunc,
  * which takes PFNs (or a process and address) from a SEC("syscall")
@@ -25,6 +26,7 @@ struct hp_promote_req {
 	__u64 vaddr; /* address in tgid; 0 when not known */
 	__u32 tgid; /* 0 when not known */
 	int target_node;
+	bool demote; /* to a lower tier, to make room: the module counts it apart */
 };
 
 #define HP_PROMOTE_OUTCOMES(X)                                                                     \
@@ -44,6 +46,7 @@ struct hp_promote_req {
 	X(QUEUE_FULL, queue_full, "the migration queue is full")                                   \
 	X(BUSY, busy, "page busy: pinned, locked or under I/O (EBUSY)")                            \
 	X(SHARED, shared, "mapped by several processes: needs MPOL_MF_MOVE_ALL (EACCES)")          \
+	X(UNEVICTABLE, unevictable, "mlocked or unevictable: not demoted")                         \
 	X(NOMEM, nomem, "no free page on the target node (ENOMEM)")                                \
 	X(NOT_MIGRATED, not_migrated, "the kernel tried and did not migrate it")                   \
 	X(OTHER, other, "another error (see last_other_errno)")

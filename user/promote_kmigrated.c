@@ -51,6 +51,8 @@ static enum hp_promote_outcome result_outcome(__u8 r)
 		return HP_PROMOTE_BUSY;
 	case KMIGRATED_E_INVALID:
 		return HP_PROMOTE_BAD_REQUEST;
+	case KMIGRATED_E_UNEVICTABLE:
+		return HP_PROMOTE_UNEVICTABLE;
 	default:
 		return HP_PROMOTE_OTHER;
 	}
@@ -78,6 +80,7 @@ static int kmig_run(struct kmig_ctx *c, int prog_fd, size_t per, const struct hp
 			c->batch.reqs[k] = (struct kmigrated_req){
 				.pfn = reqs[i].pfn,
 				.node = (__u16)reqs[i].target_node,
+				.flags = reqs[i].demote ? KMIGRATED_REQ_DEMOTE : 0,
 			};
 			idx[k++] = i;
 		}

@@ -26,7 +26,9 @@ struct hp_source_instance {
 	struct scan *skel;
 	struct bpf_link *link;
 	struct hp_transport *transport; /* takes what the stages hold at the end */
-	char old_scope[1024]; /* the module's scan_tgids before start */
+	char old_scope[1024]; /* the module's settings before start */
+	char old_period[32];
+	char old_pages[32];
 };
 
 static int read_line(const char *path, char *buf, size_t len)
@@ -191,6 +193,17 @@ static int set_scope(const struct hp_source_opts *opts)
 	return write_str(HP_SCAN_TGIDS, buf);
 }
 
+/* Leave the scanner as found (nothing to do when the module went away meanwhile). */
+static void restore_settings(const struct hp_source_instance *src)
+{
+	if (src->old_scope[0])
+		write_str(HP_SCAN_TGIDS, src->old_scope);
+	if (src->old_period[0])
+		write_str(HP_SCAN_PERIOD, src->old_period);
+	if (src->old_pages[0])
+		write_str(HP_SCAN_PAGES, src->old_pages);
+}
+
 static int scan_start(struct hp_transport *transport, const struct hp_source_opts *opts,
 		      struct hp_source_instance **out)
 {
@@ -209,6 +222,10 @@ static int scan_start(struct hp_transport *transport, const struct hp_source_opt
 		return -ENOMEM;
 	ret = read_line(HP_SCAN_TGIDS, src->old_scope, sizeof(src->old_scope));
 	if (!ret)
+		ret = read_line(HP_SCAN_PERIOD, src->old_period, sizeof(src->old_period));
+	if (!ret)
+		ret = read_line(HP_SCAN_PAGES, src->old_pages, sizeof(src->old_pages));
+	if (!ret)
 		ret = apply_params(opts->param);
 	if (!ret)
 		ret = load(src, transport, opts);
@@ -216,6 +233,7 @@ static int scan_start(struct hp_transport *transport, const struct hp_source_opt
 		ret = set_scope(opts);
 	if (ret) {
 		destroy_bpf(src);
+		restore_settings(src);
 		free(src);
 		return ret;
 	}
@@ -228,10 +246,16 @@ static void scan_stop(struct hp_source_instance *src)
 	if (!src)
 		return;
 	destroy_bpf(src);
-	/* Leave the scanner as found; "none" when the module went away meanwhile. */
-	if (src->old_scope[0])
-		write_str(HP_SCAN_TGIDS, src->old_scope);
+	restore_settings(src);
 	free(src);
+}
+
+int hp_scan_source_set_period(__u32 period_ms)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%u", period_ms);
+	return write_str(HP_SCAN_PERIOD, buf);
 }
 
 static struct bpf_object *scan_object(struct hp_source_instance *src)

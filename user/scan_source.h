@@ -4,7 +4,8 @@
  * part of include/kmigrated.h), read through its tracepoint by
  * bpf/scan.bpf.c. Parameters: "period_ms=N,pages=N" set the module's
  * scan_period_ms and scan_pages; the scope (tgids, or all processes) goes
- * to the module's scan_tgids and is restored when the source stops.
+ * to the module's scan_tgids. The module's settings are restored when the
+ * source stops.
  */
 #ifndef HOTPAGE_SCAN_SOURCE_H
 #define HOTPAGE_SCAN_SOURCE_H
@@ -17,5 +18,8 @@
 #define HP_SCAN_PAGES KMIGRATED_SYSFS_DIR "/scan_pages"
 
 extern const struct hp_source_ops hp_source_scan;
+
+/* The scanner's period, while a scan source runs: 0 or -errno. */
+int hp_scan_source_set_period(__u32 period_ms);
 
 #endif /* HOTPAGE_SCAN_SOURCE_H */

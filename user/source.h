@@ -32,6 +32,11 @@ struct hp_source_probe {
 	bool available;
 	char how[128]; /* chosen attach point, e.g. "tp_btf/page_fault_user" */
 	char why[256]; /* reason when unavailable, e.g. "fentry refused (EPERM), kprobes not built in" */
+	/*
+	 * Set when the source runs only when named: what it would sample here
+	 * is not access heat (page faults are allocations, not accesses).
+	 */
+	char not_default[128];
 };
 
 /*

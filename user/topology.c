@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "topology.h"
 
@@ -413,4 +414,140 @@ int hp_topology_node_memory(const struct hp_topology *topo, int node, __u64 *fre
 	}
 	fclose(f);
 	return have_free && have_total ? 0 : -ENODATA;
+}
+
+int hp_topology_demotion_target(const struct hp_topology *topo, int node)
+{
+	int best = -ENOENT, best_tier = INT_MAX;
+	unsigned int best_distance = UINT_MAX;
+
+	if (!hp_topology_has_memory(topo, node) || !topo->tiers_known ||
+	    topo->tier[node] == HP_TOPO_NO_TIER)
+		return -ENOENT;
+	for (int n = 0; n < HP_TOPO_MAX_NODES; n++) {
+		/* Unknown distances (0) sort last, then by id. */
+		unsigned int d = topo->distance[node][n] ? topo->distance[node][n] : 256;
+		int tier = topo->tier[n];
+
+		if (!hp_topology_has_memory(topo, n) || tier == HP_TOPO_NO_TIER ||
+		    tier <= topo->tier[node])
+			continue;
+		if (tier > best_tier || (tier == best_tier && d >= best_distance))
+			continue;
+		best = n;
+		best_tier = tier;
+		best_distance = d;
+	}
+	return best;
+}
+
+/* One zone of zoneinfo, in pages. */
+struct zone_marks {
+	unsigned long long free, promo, high, low, reserve, managed;
+	bool have_promo;
+};
+
+/*
+ * A zone's target in pages: its promotion watermark ("promo", or high +
+ * (high - low), what the kernel makes it where zoneinfo has none), and
+ * one more watermark gap above it: kswapd wakes when an allocation finds
+ * the zone below its low watermark, and on a full node the small
+ * allocations of everyone (page tables, slab, BPF programs) would
+ * otherwise dip below it between rounds, each time waking kswapd to
+ * demote pages of its own choosing.
+ */
+static unsigned long long zone_promo(const struct zone_marks *z)
+{
+	unsigned long long gap = z->high > z->low ? z->high - z->low : 0;
+
+	return (z->have_promo ? z->promo : z->high + gap) + gap;
+}
+
+/*
+ * Zones come in ascending order. A movable allocation takes pages from
+ * the highest populated zone down to its low watermark before it falls
+ * back to a lower one, and kernel allocations that then find the highest
+ * zone below its low watermark wake kswapd: only the highest zone's room
+ * is room (the lower zones' free pages stay where they are).
+ */
+static void zone_add(const struct zone_marks *z, struct hp_node_zones *out, unsigned long long page)
+{
+	unsigned long long promo = zone_promo(z);
+
+	if (!z->managed)
+		return;
+	out->free = z->free * page;
+	out->promo = promo * page;
+	out->reserve = z->reserve * page;
+	out->room = ((__s64)z->free - (__s64)promo - (__s64)z->reserve) * (__s64)page;
+}
+
+/* "protection: (0, 991, 991, 991, 991)": the largest, what the highest zone type must leave. */
+static unsigned long long max_protection(const char *line)
+{
+	const char *p = strchr(line, '(');
+	unsigned long long max = 0;
+
+	while (p && *p && *p != ')') {
+		char *end;
+		unsigned long long v = strtoull(p + 1, &end, 10);
+
+		if (end == p + 1)
+			break;
+		if (v > max)
+			max = v;
+		p = strchr(end, ',');
+	}
+	return max;
+}
+
+int hp_topology_node_zones(const struct hp_topology *topo, int node, struct hp_node_zones *out)
+{
+	char path[PATH_MAX], line[512];
+	struct zone_marks z = { 0 };
+	unsigned long long v, page = (unsigned long long)sysconf(_SC_PAGESIZE);
+	bool in_node = false, zones = false;
+	FILE *f;
+	int id;
+
+	memset(out, 0, sizeof(*out));
+	if (!strcmp(topo->root, "/sys"))
+		snprintf(path, sizeof(path), "/proc/zoneinfo");
+	else
+		snprintf(path, sizeof(path), "%s/zoneinfo", topo->root);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char zone[32];
+
+		/* "Node 0, zone   Normal" starts a zone; its watermarks follow. */
+		if (sscanf(line, "Node %d, zone %31s", &id, zone) == 2) {
+			if (in_node)
+				zone_add(&z, out, page);
+			z = (struct zone_marks){ 0 };
+			in_node = id == node;
+			zones |= in_node;
+			continue;
+		}
+		if (!in_node)
+			continue;
+		if (sscanf(line, " pages free %llu", &v) == 1)
+			z.free = v;
+		else if (sscanf(line, " promo %llu", &v) == 1) {
+			z.promo = v;
+			z.have_promo = true;
+		} else if (sscanf(line, " high %llu", &v) == 1)
+			z.high = v;
+		else if (sscanf(line, " low %llu", &v) == 1)
+			z.low = v;
+		else if (sscanf(line, " managed %llu", &v) == 1)
+			z.managed = v;
+		else if (strstr(line, "protection:"))
+			z.reserve = max_protection(line);
+	}
+	fclose(f);
+	if (in_node)
+		zone_add(&z, out, page);
+	return zones ? 0 : -ENODATA;
 }

@@ -69,6 +69,39 @@ int hp_topology_nearest_top_tier(const struct hp_topology *topo, int node);
  */
 bool hp_topology_can_promote(const struct hp_topology *topo, char *why, size_t why_len);
 
+/*
+ * Where the pages of @node go down to make room: the nearest node (by
+ * distance; ties: the lower id) of the next slower tier that has memory.
+ * -ENOENT when there is none (the slowest tier, or tiers unknown).
+ */
+int hp_topology_demotion_target(const struct hp_topology *topo, int node);
+
+/*
+ * What zoneinfo says of a node's highest populated zone (Normal, or
+ * DMA32 on a small node, or Movable on hot-added memory), in bytes: the
+ * zone that movable allocations, promotion's included, fill first.
+ */
+struct hp_node_zones {
+	__u64 free; /* free pages */
+	__u64 promo; /* promotion watermark, and one watermark gap (high - low) above it */
+	__u64 reserve; /* lowmem reserve that a movable allocation must leave */
+	/*
+	 * What a movable allocation can take above the promotion watermark
+	 * (free - promo - reserve, as zone_watermark_ok() judges); negative
+	 * when the zone is below it.
+	 */
+	__s64 room;
+};
+
+/*
+ * @node's zones, read now from /proc/zoneinfo (or <root>/zoneinfo under
+ * a test tree): the promotion watermark is what NUMA balancing's tiering
+ * mode promotes against ("promo"; high + (high - low) where the kernel
+ * prints none), and free memory below a zone's lowmem reserve is not
+ * there for user pages. 0 or -errno (-ENODATA: no zone of the node).
+ */
+int hp_topology_node_zones(const struct hp_topology *topo, int node, struct hp_node_zones *out);
+
 /* MemFree and MemTotal of @node in bytes, read now. 0 or -errno. */
 int hp_topology_node_memory(const struct hp_topology *topo, int node, __u64 *free_bytes,
 			    __u64 *total_bytes);

@@ -20,7 +20,7 @@
 #define HP_HOT_PAGES_MAX 65536
 
 struct hp_hot_entry {
-	__u32 freq; /* decayed access count at the last refresh */
+	__u32 heat; /* windows with an access, of the last 8, at the last refresh */
 	__u32 tgid; /* the last process that touched the page; 0 unknown */
 	__u64 last_seen_ms; /* CLOCK_MONOTONIC milliseconds of the last access */
 	__u64 vaddr; /* page address in tgid; 0 unknown */
@@ -28,6 +28,12 @@ struct hp_hot_entry {
 	__s32 access_node; /* node of the CPU of the last access, -1 unknown */
 	__u32 sources; /* bit (1 << enum hp_source) per source that saw it */
 	__u32 migrated; /* 1 when hotpaged moved it */
+	__u32 npages; /* base pages: 1, or a huge page's */
+	__u32 reserved; /* zero */
 };
+
+#ifndef __bpf__
+_Static_assert(sizeof(struct hp_hot_entry) == 48, "the pinned map's value is 48 bytes");
+#endif
 
 #endif /* HOTPAGE_HOT_PAGES_H */

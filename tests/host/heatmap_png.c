@@ -55,7 +55,7 @@ static void publish(unsigned int step)
 		pages[i] = (struct hp_hot_page){
 			.pfn = BASE_PFN + i * 4,
 			.tgid = 1,
-			.freq = (i >= band && i < band + 64) ? 50 : 1 + i % 3,
+			.heat = (i >= band && i < band + 64) ? 8 : 1 + i % 3,
 			.page_node = 0,
 			.access_node = 0,
 		};

@@ -19,6 +19,7 @@
 #include <bpf/bpf.h>
 
 #include "hp_ctl_test.h"
+#include "hp_toucher.h"
 
 #define MAX_LINKS 64
 #define FLOW_TIMEOUT_MS 10000
@@ -132,30 +133,6 @@ static __u64 wait_growth(const char *object, const char *key, __u64 from)
 		usleep(100 * 1000);
 	}
 	return v;
-}
-
-/* Fault pages in, drop them, again, until killed. */
-static pid_t start_toucher(void)
-{
-	pid_t pid = fork();
-
-	hp_check(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		long ps = sysconf(_SC_PAGESIZE);
-		char *p = mmap(NULL, 64 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			       -1, 0);
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (p == MAP_FAILED)
-			_exit(1);
-		for (;;) {
-			for (long i = 0; i < 64; i++)
-				p[i * ps] = (char)i;
-			madvise(p, 64 * ps, MADV_DONTNEED);
-			usleep(2000);
-		}
-	}
-	return pid;
 }
 
 /* Run hotpagectl -S sock @args...; its exit code, stderr into @err. */
@@ -531,7 +508,7 @@ static void check_metrics(void)
 	text = hpc_ok(sock_path, "metrics");
 	hp_check(strstr(text, "\nhotpage_source_emitted_total{source=\"fault\"} "),
 		 "no emitted counter of the fault source");
-	hp_check(strstr(text, "\nhotpage_promote_pages_total{outcome=\"moved\"} "),
+	hp_check(strstr(text, "\nhotpage_promote_requests_by_outcome_total{outcome=\"moved\"} "),
 		 "no promotion outcome counter");
 	hp_check(strstr(text, "\nhotpage_module_loaded "), "no module state");
 	printf("  %d metrics, %d samples: HELP/TYPE once and first, names and labels valid, "
@@ -580,7 +557,7 @@ int main(void)
 	hp_require_root();
 	hpc_socket_path("live", sock_buf, sizeof(sock_buf));
 	sock_path = sock_buf;
-	toucher = start_toucher();
+	toucher = hp_toucher_start(64, 2000);
 	daemon = hpc_daemon_start(sock_path, args, NULL);
 	hpc_wait_ready(daemon, sock_path);
 	hp_check(!stat(sock_path, &st) && (st.st_mode & 0777) == 0600 && st.st_uid == 0,

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hotpaged on this host: it publishes the hot set of a child that keeps
- * faulting pages in (bpftool shows the child's tgid and the named fields
- * of struct hp_hot_entry), removes its pins on SIGTERM and exits 0, and
- * after a SIGKILL the next start clears the stale pin and runs.
+ * hotpaged on this host: it publishes the hot set of a child whose writes
+ * fault on its present pages (the fault source's access heat on a host
+ * with no other source; bpftool shows the child's tgid and the named
+ * fields of struct hp_hot_entry), removes its pins on SIGTERM and exits
+ * 0, and after a SIGKILL the next start clears the stale pin and runs.
+ * With its default sources it starts where none can run, and says why.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -21,6 +23,7 @@
 #include <unistd.h>
 
 #include "hp_test.h"
+#include "hp_toucher.h"
 #include "hotpage/control.h"
 #include "hotpage/hot_pages.h"
 
@@ -33,32 +36,6 @@ static double now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-/* Fault CHILD_PAGES pages in, drop them, again, until killed. */
-static pid_t start_toucher(void)
-{
-	pid_t pid = fork();
-
-	hp_check(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		long ps = sysconf(_SC_PAGESIZE);
-		char *p;
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL); /* the test may fail and exit */
-		p = mmap(NULL, CHILD_PAGES * ps, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-		if (p == MAP_FAILED)
-			_exit(1);
-		for (;;) {
-			for (long i = 0; i < CHILD_PAGES; i++)
-				p[i * ps] = (char)i;
-			madvise(p, CHILD_PAGES * ps, MADV_DONTNEED);
-			usleep(1000);
-		}
-	}
-	return pid;
 }
 
 static void daemon_path(char *buf, size_t len)
@@ -84,8 +61,8 @@ static pid_t start_daemon(const char *path, pid_t child)
 	hp_check(pid >= 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGTERM); /* the daemon cleans up when the test dies */
-		execl(path, path, "-f", "-p", scope, "-p", "period=1", "-p", "window_ms=500", "-p",
-		      "stats=1", (char *)NULL);
+		execl(path, path, "-f", "-s", "fault", "-p", scope, "-p", "period=1", "-p",
+		      "window_ms=500", "-p", "stats=1", (char *)NULL);
 		_exit(127);
 	}
 	return pid;
@@ -111,7 +88,7 @@ static int dump_count(pid_t tgid, bool *named)
 	while (fgets(line, sizeof(line), f)) {
 		if (strstr(line, want))
 			count++;
-		if (strstr(line, "\"freq\": ") || strstr(line, "\"last_seen_ms\": ") ||
+		if (strstr(line, "\"heat\": ") || strstr(line, "\"last_seen_ms\": ") ||
 		    strstr(line, "\"node\": ") || strstr(line, "\"sources\": "))
 			fields++;
 	}
@@ -170,6 +147,40 @@ static void stop_daemon(pid_t daemon)
 	hp_check(!exists(HP_PIN_DIR), "%s still there after SIGTERM", HP_PIN_DIR);
 }
 
+/*
+ * With its defaults, hotpaged says for every source whether it started or
+ * why not, and runs even where none can (a source may be attached live).
+ */
+static void check_defaults(const char *path)
+{
+	static const char *const names[] = { "fault", "numa-hint", "perf", "damon", "scan" };
+	char cmd[PATH_MAX + 128], line[1024], out[16384] = "";
+	size_t len = 0;
+	FILE *f;
+	int status;
+
+	snprintf(cmd, sizeof(cmd), "%s -f -d 2 -p socket=/run/hotpage/lifecycle-%d.sock 2>&1", path,
+		 (int)getpid());
+	f = popen(cmd, "r");
+	hp_check(f, "popen: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f) && len < sizeof(out) - sizeof(line))
+		len += (size_t)snprintf(out + len, sizeof(out) - len, "%s", line);
+	status = pclose(f);
+	hp_check(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		 "hotpaged with its defaults: status 0x%x:\n%s", status, out);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char started[64], not [64];
+
+		snprintf(started, sizeof(started), "source %s: ", names[i]);
+		snprintf(not, sizeof(not ), "source %s not started", names[i]);
+		hp_check(strstr(out, started) || strstr(out, not ),
+			 "hotpaged says nothing of source %s:\n%s", names[i], out);
+	}
+	hp_check(strstr(out, "source fault not started by default: "),
+		 "the fault source (allocations) started by default:\n%s", out);
+	printf("defaults: ran 2 s and said, for each source, whether it runs\n");
+}
+
 int main(void)
 {
 	char path[PATH_MAX];
@@ -186,7 +197,10 @@ int main(void)
 	hp_check(!exists(HP_HOT_PAGES_PIN), "%s exists before the test: another hotpaged?",
 		 HP_HOT_PAGES_PIN);
 	had_sock_dir = exists(dirname(sock_dir)); /* e.g. systemd's RuntimeDirectory */
-	child = start_toucher();
+	check_defaults(path);
+	hp_check(!exists(HP_HOT_PAGES_PIN), "%s left behind by the run with defaults",
+		 HP_HOT_PAGES_PIN);
+	child = hp_toucher_start(CHILD_PAGES, 1000);
 
 	printf("run 1: hot set of tgid %d, then SIGTERM\n", (int)child);
 	daemon = start_daemon(path, child);

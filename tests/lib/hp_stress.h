@@ -15,16 +15,18 @@
 #include <sys/wait.h>
 
 #include "hotpage/hot_pages.h"
-#include "hotness.h"
 #include "kmigrated_test.h"
 
 /*
- * hotpaged's memory beyond its hotness table: libbpf's parsed vmlinux BTF
- * (about 20 MiB for Debian's kernels), the per-CPU rings it maps
- * (1 MiB each), candidate arrays (65536 entries) and the C library.
+ * hotpaged's tables: the heat table (2 bytes per page of memory: 2 MiB
+ * for a guest's 4 GiB), the hot sets, the ping-pong guard and a round's
+ * working arrays, about 45 MiB at most; and beyond them libbpf's parsed
+ * vmlinux BTF (about 20 MiB for Debian's kernels), the per-CPU rings it
+ * maps (1 MiB each) and the C library.
  */
+#define HPS_TABLES_BUDGET (64ULL << 20)
 #define HPS_RSS_OVERHEAD (48ULL << 20)
-#define HPS_RSS_BUDGET (HP_HOT_BUDGET_DEFAULT + HPS_RSS_OVERHEAD)
+#define HPS_RSS_BUDGET (HPS_TABLES_BUDGET + HPS_RSS_OVERHEAD)
 #define HPS_START_TIMEOUT_MS 30000
 
 struct hps_daemon {

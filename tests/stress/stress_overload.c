@@ -10,7 +10,7 @@
  *    (rate_limit_mbps=RATE_MBPS) and its queues (queue_depth=QUEUE_DEPTH),
  *    putting the moved pages back on node 1 each round;
  *  - hotpaged is stopped (SIGSTOP) until its rings overflow.
- * Checked: hotpaged's peak RSS within its budget (hotness table plus fixed
+ * Checked: hotpaged's peak RSS within its budget (its tables plus fixed
  * overhead, tests/lib/hp_stress.h), the module's queue never above its
  * depth, drops counted (hotpaged's source drops, the module's queue-full
  * refusals, every request accounted), the rate limit held, a pipe
@@ -241,7 +241,7 @@ int main(void)
 	printf("hotpaged: RSS peak sampled %.1f MiB, VmHWM %.1f MiB, budget %.0f MiB (table %.0f + "
 	       "overhead %.0f)\n",
 	       (double)rss_max / (1 << 20), (double)hwm / (1 << 20),
-	       (double)HPS_RSS_BUDGET / (1 << 20), (double)HP_HOT_BUDGET_DEFAULT / (1 << 20),
+	       (double)HPS_RSS_BUDGET / (1 << 20), (double)HPS_TABLES_BUDGET / (1 << 20),
 	       (double)HPS_RSS_OVERHEAD / (1 << 20));
 	printf("probe: %lld pipe round trips, mean %.2f ms, worst %.1f ms, %lld over 10 ms\n",
 	       (long long)probe.sh->trips, probe.sh->sum_ms / (double)probe.sh->trips,

@@ -42,10 +42,10 @@ struct bad_case {
 	}
 
 static const struct bad_case bad_cases[] = {
-	/* threshold: 1..65535 */
+	/* threshold: 1..8 */
 	BAD("threshold = x", "threshold=x: not a whole number"),
 	BAD("threshold = -1", "threshold=-1: not a whole number"),
-	BAD("threshold = 0", "out of range"), BAD("threshold = 65536", "out of range"),
+	BAD("threshold = 0", "out of range"), BAD("threshold = 9", "out of range"),
 	BAD("threshold = 99999999999999999999999", "out of range"),
 	BAD("threshold =", "threshold=: not a whole number"),
 	BAD("threshold = 2x", "not a whole number"), BAD("threshold = 2 3", "not a whole number"),
@@ -85,14 +85,17 @@ static const struct bad_case bad_cases[] = {
 	BAD("pingpong_ms = -1", "not a whole number"),
 	BAD("pingpong_ms = 86400001", "out of range"), BAD("pingpong_ms =", "not a whole number"),
 	BAD("pingpong_ms = 1e3", "not a whole number"),
-	/* min_free: 0..100% or a size */
-	BAD("min_free =", "min_free=: expected a percentage"), BAD("min_free = 101%", "0..100%"),
-	BAD("min_free = 5%%", "expected a percentage"),
-	BAD("min_free = 5X", "expected a percentage"),
-	BAD("min_free = -5%", "expected a percentage"),
-	BAD("min_free = %", "expected a percentage"),
-	BAD("min_free = 99999999999999999999G", "expected a percentage"),
-	BAD("min_free = 99999999999T", "too large"), BAD("min_free = 1KB", "expected a percentage"),
+	/* headroom (and its old name min_free): auto, 0..100% or a size */
+	BAD("headroom =", "headroom=: expected auto, a percentage"),
+	BAD("headroom = 101%", "0..100%"), BAD("headroom = 5%%", "expected auto, a percentage"),
+	BAD("headroom = 5X", "expected auto"), BAD("headroom = -5%", "expected auto"),
+	BAD("headroom = %", "expected auto"), BAD("headroom = Auto", "expected auto"),
+	BAD("headroom = 99999999999999999999G", "expected auto"),
+	BAD("headroom = 99999999999T", "too large"), BAD("headroom = 1KB", "expected auto"),
+	BAD("min_free = 101%", "min_free=101%: a percentage must be 0..100%"),
+	/* min_idle: 1..255 windows */
+	BAD("min_idle = 0", "out of range"), BAD("min_idle = 256", "out of range"),
+	BAD("min_idle = x", "not a whole number"),
 	/* backend */
 	BAD("backend =", "backend is auto, move_pages or kmigrated"),
 	BAD("backend = bpf", "backend is auto, move_pages or kmigrated"),
@@ -266,7 +269,8 @@ static void test_good_files(void **state)
 				   "batch = 64\n"
 				   "scope = tgids:20,10,20\n"
 				   "pingpong_ms = 0\n"
-				   "min_free = 512M\n"
+				   "headroom = 512M\n"
+				   "min_idle = 12\n"
 				   "backend = move_pages\n"
 				   "period = 16\n"
 				   "top = 4096\n"
@@ -293,7 +297,9 @@ static void test_good_files(void **state)
 	assert_int_equal(opts.policy.scope, HP_SCOPE_TGIDS);
 	assert_int_equal(opts.policy.nr_tgids, 2);
 	assert_int_equal(opts.policy.pingpong_ms, 0);
-	assert_int_equal(opts.policy.min_free_bytes, 512ULL << 20);
+	assert_int_equal(opts.policy.headroom_bytes, 512ULL << 20);
+	assert_false(opts.policy.headroom_auto);
+	assert_int_equal(opts.policy.min_idle, 12);
 	assert_int_equal(opts.backend, HP_BACKEND_MOVE_PAGES);
 	assert_int_equal(opts.period, 16);
 	assert_int_equal(opts.top, 4096);

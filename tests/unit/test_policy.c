@@ -10,20 +10,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <cmocka.h>
 
 #include "policy.h"
 #include "topology.h"
 
-static const char default_show[] = "threshold=2\n"
+static const char default_show[] = "threshold=6\n"
 				   "window_ms=1000\n"
+				   "min_idle=8\n"
 				   "target=auto\n"
 				   "rate_mbps=256\n"
 				   "batch=256\n"
 				   "scope=all\n"
 				   "pingpong_ms=10000\n"
-				   "min_free=5%\n";
+				   "headroom=auto\n";
 
 static void test_defaults(void **state)
 {
@@ -59,8 +61,10 @@ static void assert_policy_equal(const struct hp_policy *a, const struct hp_polic
 	assert_int_equal(a->rate_mbps, b->rate_mbps);
 	assert_int_equal(a->batch, b->batch);
 	assert_int_equal(a->pingpong_ms, b->pingpong_ms);
-	assert_int_equal(a->min_free_pct, b->min_free_pct);
-	assert_int_equal(a->min_free_bytes, b->min_free_bytes);
+	assert_int_equal(a->min_idle, b->min_idle);
+	assert_int_equal(a->headroom_auto, b->headroom_auto);
+	assert_int_equal(a->headroom_pct, b->headroom_pct);
+	assert_int_equal(a->headroom_bytes, b->headroom_bytes);
 	assert_int_equal(a->scope, b->scope);
 	assert_int_equal(a->nr_tgids, b->nr_tgids);
 	assert_memory_equal(a->tgids, b->tgids, a->nr_tgids * sizeof(a->tgids[0]));
@@ -85,8 +89,12 @@ static void test_every_key_parses(void **state)
 	(void)state;
 	p = set_ok("threshold=7");
 	assert_int_equal(p.threshold, 7);
-	p = set_ok("threshold=65535");
-	assert_int_equal(p.threshold, 65535);
+	p = set_ok("threshold=8");
+	assert_int_equal(p.threshold, 8);
+	p = set_ok("min_idle=1");
+	assert_int_equal(p.min_idle, 1);
+	p = set_ok("min_idle=255");
+	assert_int_equal(p.min_idle, 255);
 	p = set_ok("window_ms=250");
 	assert_int_equal(p.window_ms, 250);
 	p = set_ok("target=1");
@@ -119,19 +127,28 @@ static void test_every_key_parses(void **state)
 	assert_int_equal(p.pingpong_ms, 0);
 	p = set_ok("pingpong_ms=60000");
 	assert_int_equal(p.pingpong_ms, 60000);
-	p = set_ok("min_free=10%");
-	assert_int_equal(p.min_free_pct, 10);
-	assert_int_equal(hp_policy_free_floor(&p, 100ULL << 30), 10ULL << 30);
-	p = set_ok("min_free=512M");
-	assert_int_equal(p.min_free_pct, 0);
-	assert_int_equal(p.min_free_bytes, 512ULL << 20);
-	assert_int_equal(hp_policy_free_floor(&p, 100ULL << 30), 512ULL << 20);
-	p = set_ok("min_free=2g");
-	assert_int_equal(p.min_free_bytes, 2ULL << 30);
-	p = set_ok("min_free=4096");
-	assert_int_equal(p.min_free_bytes, 4096);
-	p = set_ok("min_free=0%");
-	assert_int_equal(hp_policy_free_floor(&p, 100ULL << 30), 0);
+	p = set_ok("headroom=auto");
+	assert_true(p.headroom_auto);
+	/* auto is the node's promotion watermark */
+	assert_int_equal(hp_policy_headroom(&p, 100ULL << 30, 77ULL << 20), 77ULL << 20);
+	p = set_ok("headroom=10%");
+	assert_false(p.headroom_auto);
+	assert_int_equal(p.headroom_pct, 10);
+	assert_int_equal(hp_policy_headroom(&p, 100ULL << 30, 77ULL << 20), 10ULL << 30);
+	p = set_ok("headroom=512M");
+	assert_int_equal(p.headroom_pct, 0);
+	assert_int_equal(p.headroom_bytes, 512ULL << 20);
+	assert_int_equal(hp_policy_headroom(&p, 100ULL << 30, 77ULL << 20), 512ULL << 20);
+	p = set_ok("headroom=2g");
+	assert_int_equal(p.headroom_bytes, 2ULL << 30);
+	p = set_ok("headroom=4096");
+	assert_int_equal(p.headroom_bytes, 4096);
+	p = set_ok("headroom=0%");
+	assert_int_equal(hp_policy_headroom(&p, 100ULL << 30, 77ULL << 20), 0);
+	/* The older name sets the same thing, and is shown as headroom. */
+	p = set_ok("min_free=5%");
+	assert_int_equal(p.headroom_pct, 5);
+	assert_false(p.headroom_auto);
 }
 
 /* A bad assignment is refused with a message that names it; nothing changes. */
@@ -141,8 +158,12 @@ static void test_bad_values_refused(void **state)
 		const char *assignment;
 		const char *message; /* a part of the message */
 	} bad[] = {
-		{ "threshold=0", "threshold=0: out of range: must be 1..65535 accesses" },
-		{ "threshold=70000", "threshold=70000: out of range" },
+		{ "threshold=0",
+		  "threshold=0: out of range: must be 1..8 windows with an access, of the last 8" },
+		{ "threshold=9", "threshold=9: out of range" },
+		{ "min_idle=0",
+		  "min_idle=0: out of range: must be 1..255 windows without an access" },
+		{ "min_idle=256", "min_idle=256: out of range" },
 		{ "threshold=abc", "threshold=abc: not a whole number" },
 		{ "threshold=", "threshold=: not a whole number" },
 		{ "threshold=-1", "threshold=-1: not a whole number" },
@@ -161,11 +182,12 @@ static void test_bad_values_refused(void **state)
 		{ "scope=cgroup:/a/../b", "'..', ',' and newlines are not allowed" },
 		{ "scope=some", "scope=some: expected all, tgids:PID,PID,... or cgroup:/PATH" },
 		{ "pingpong_ms=86400001", "pingpong_ms=86400001: out of range" },
+		{ "headroom=101%", "headroom=101%: a percentage must be 0..100%" },
+		{ "headroom=12X", "headroom=12X: expected auto, a percentage (5%) or a size" },
+		{ "headroom=", "headroom=: expected auto, a percentage" },
+		{ "headroom=1GB", "headroom=1GB: expected" },
+		{ "headroom=99999999999T", "headroom=99999999999T: too large" },
 		{ "min_free=101%", "min_free=101%: a percentage must be 0..100%" },
-		{ "min_free=12X", "min_free=12X: expected a percentage (5%) or a size" },
-		{ "min_free=", "min_free=: expected a percentage" },
-		{ "min_free=1GB", "min_free=1GB: expected" },
-		{ "min_free=99999999999T", "min_free=99999999999T: too large" },
 		{ "speed=1", "unknown key 'speed' (keys: threshold, window_ms," },
 		{ "threshold", "expected key=value, got 'threshold'" },
 		{ "=5", "expected key=value, got '=5'" },
@@ -175,7 +197,7 @@ static void test_bad_values_refused(void **state)
 	(void)state;
 	hp_policy_defaults(&p);
 	assert_int_equal(hp_policy_set(&p, "scope=tgids:5,6", NULL, 0), 0);
-	assert_int_equal(hp_policy_set(&p, "min_free=1G", NULL, 0), 0);
+	assert_int_equal(hp_policy_set(&p, "headroom=1G", NULL, 0), 0);
 	before = p;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char err[256] = "";
@@ -208,7 +230,7 @@ static void test_too_many_tgids(void **state)
 /* Several settings apply together or not at all. */
 static void test_apply_all_or_nothing(void **state)
 {
-	const char *const good[] = { "threshold=9", "batch=64", "target=0" };
+	const char *const good[] = { "threshold=7", "batch=64", "target=0" };
 	const char *const mixed[] = { "threshold=3", "batch=0" };
 	struct hp_policy p;
 	char err[256] = "";
@@ -216,12 +238,12 @@ static void test_apply_all_or_nothing(void **state)
 	(void)state;
 	hp_policy_defaults(&p);
 	assert_int_equal(hp_policy_apply(&p, good, 3, err, sizeof(err)), 0);
-	assert_int_equal(p.threshold, 9);
+	assert_int_equal(p.threshold, 7);
 	assert_int_equal(p.batch, 64);
 	assert_int_equal(p.target_node, 0);
 	assert_int_equal(hp_policy_apply(&p, mixed, 2, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "batch=0"));
-	assert_int_equal(p.threshold, 9); /* not 3 */
+	assert_int_equal(p.threshold, 7); /* not 3 */
 	assert_int_equal(p.batch, 64);
 }
 
@@ -229,8 +251,8 @@ static void test_apply_all_or_nothing(void **state)
 static void test_show_round_trip(void **state)
 {
 	const char *const settings[] = {
-		"threshold=12", "window_ms=2500",     "target=3",	 "rate_mbps=0",
-		"batch=17",	"scope=tgids:9,4,77", "pingpong_ms=123", "min_free=3G",
+		"threshold=5",	      "window_ms=2500",	 "target=3",	"rate_mbps=0", "batch=17",
+		"scope=tgids:9,4,77", "pingpong_ms=123", "headroom=3G", "min_idle=20",
 	};
 	struct hp_policy p, q;
 	char buf[2048];
@@ -238,7 +260,7 @@ static void test_show_round_trip(void **state)
 	(void)state;
 	for (int variant = 0; variant < 2; variant++) {
 		hp_policy_defaults(&p);
-		assert_int_equal(hp_policy_apply(&p, settings, 8, NULL, 0), 0);
+		assert_int_equal(hp_policy_apply(&p, settings, 9, NULL, 0), 0);
 		if (variant)
 			assert_int_equal(hp_policy_set(&p, "scope=cgroup:/work/batch", NULL, 0), 0);
 		assert_true(hp_policy_show(&p, buf, sizeof(buf)) < (int)sizeof(buf));
@@ -275,7 +297,13 @@ static void test_validate_struct(void **state)
 	p.target_node = 64;
 	assert_int_equal(hp_policy_validate(&p, err, sizeof(err)), -EINVAL);
 	hp_policy_defaults(&p);
-	p.min_free_pct = 101;
+	p.headroom_pct = 101;
+	assert_int_equal(hp_policy_validate(&p, err, sizeof(err)), -EINVAL);
+	hp_policy_defaults(&p);
+	p.min_idle = 0;
+	assert_int_equal(hp_policy_validate(&p, err, sizeof(err)), -EINVAL);
+	hp_policy_defaults(&p);
+	p.threshold = 9;
 	assert_int_equal(hp_policy_validate(&p, err, sizeof(err)), -EINVAL);
 	hp_policy_defaults(&p);
 	p.window_ms = 0;
@@ -340,13 +368,17 @@ static void test_target_and_exclusions(void **state)
 	assert_int_equal(hp_policy_target_for(&p, &topo, 0, 2), -ENODEV);
 }
 
-/* Room on a node: MemFree above the watermark, from meminfo (a fake sysfs tree). */
-static void test_room_above_watermark(void **state)
+/*
+ * Room on a node: MemFree above the headroom, from meminfo, and the
+ * promotion watermarks from zoneinfo (a fake tree).
+ */
+static void test_room_above_headroom(void **state)
 {
 	char root[] = "/tmp/hp-sys-XXXXXX", path[PATH_MAX];
 	struct hp_topology topo;
 	struct hp_policy p;
-	__u64 room = 1;
+	__s64 room = 1;
+	__u64 headroom = 0;
 	FILE *f;
 
 	(void)state;
@@ -368,16 +400,61 @@ static void test_room_above_watermark(void **state)
 	fputs("Node 0 MemTotal:       10485760 kB\nNode 0 MemFree:         1048576 kB\n", f);
 	fclose(f);
 
-	hp_policy_defaults(&p); /* 5%: 512 MiB */
-	assert_int_equal(hp_policy_room(&p, &topo, 0, &room), 0);
-	assert_int_equal(room, 512ULL << 20);
-	assert_int_equal(hp_policy_set(&p, "min_free=2G", NULL, 0), 0);
-	assert_int_equal(hp_policy_room(&p, &topo, 0, &room), 0);
-	assert_int_equal(room, 0);
+	/*
+	 * Two zones of node 0, with and without a promo line, the first with a
+	 * lowmem reserve, the second below its watermark; node 1 has one.
+	 */
+	snprintf(path, sizeof(path), "%s/zoneinfo", root);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("Node 0, zone      DMA\n  pages free     3840\n        boost    0\n"
+	      "        min      10\n        low      12\n        high     14\n"
+	      "        promo    16\n        spanned  4095\n        managed  3840\n"
+	      "        protection: (0, 991, 1000, 991, 991)\n  pagesets\n    cpu: 0\n"
+	      "              count: 0\n              high:  0\n"
+	      "Node 0, zone   Normal\n  pages free     100\n        min      1000\n"
+	      "        low      1250\n        high     1500\n        managed  50000\n"
+	      "        protection: (0, 0, 0, 0, 0)\n"
+	      "Node 0, zone  Movable\n  pages free     0\n        min      32\n"
+	      "        promo    32\n        managed  0\n"
+	      "Node 1, zone   Normal\n        min      7\n        low      8\n"
+	      "        high     9\n        promo    10\n        managed  100\n",
+	      f);
+	fclose(f);
+	{
+		struct hp_node_zones z;
+		__s64 page = sysconf(_SC_PAGESIZE);
+
+		assert_int_equal(hp_topology_node_zones(&topo, 0, &z), 0);
+		/*
+		 * The highest populated zone counts (Movable has no pages):
+		 * Normal, 100 free against 1750 (high + (high - low)) and one
+		 * more gap of 250. DMA's free pages are not room: allocations
+		 * drain Normal first.
+		 */
+		assert_int_equal(z.room, (100 - 2000) * page);
+		assert_int_equal(z.promo, 2000 * page);
+		assert_int_equal(z.reserve, 0);
+		assert_int_equal(z.free, 100 * page);
+		assert_int_equal(hp_topology_node_zones(&topo, 2, &z), -ENODATA);
+		assert_int_equal(hp_topology_node_zones(&topo, 1, &z), 0);
+		assert_int_equal(z.promo, (10 + 1) * page);
+
+		hp_policy_defaults(&p); /* auto: the highest zone */
+		assert_int_equal(hp_policy_room(&p, &topo, 0, &room, &headroom), 0);
+		assert_int_equal(headroom, 2000 * page);
+		assert_int_equal(room, (100 - 2000) * page);
+	}
+	assert_int_equal(hp_policy_set(&p, "headroom=5%", NULL, 0), 0);
+	assert_int_equal(hp_policy_room(&p, &topo, 0, &room, &headroom), 0);
+	assert_int_equal(room, 512LL << 20);
+	assert_int_equal(hp_policy_set(&p, "headroom=2G", NULL, 0), 0);
+	assert_int_equal(hp_policy_room(&p, &topo, 0, &room, &headroom), 0);
+	assert_int_equal(room, -(1LL << 30)); /* below: what demotion should free */
 	assert_int_equal(hp_policy_set(&p, "min_free=0", NULL, 0), 0);
-	assert_int_equal(hp_policy_room(&p, &topo, 0, &room), 0);
-	assert_int_equal(room, 1ULL << 30);
-	assert_int_equal(hp_policy_room(&p, &topo, 1, &room), -ENOENT); /* no meminfo */
+	assert_int_equal(hp_policy_room(&p, &topo, 0, &room, &headroom), 0);
+	assert_int_equal(room, 1LL << 30);
+	assert_int_equal(hp_policy_room(&p, &topo, 1, &room, &headroom), -ENOENT); /* no meminfo */
 	assert_int_equal(nftw(root, remove_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
 }
 
@@ -439,7 +516,7 @@ int main(void)
 		cmocka_unit_test(test_show_round_trip),
 		cmocka_unit_test(test_validate_struct),
 		cmocka_unit_test(test_target_and_exclusions),
-		cmocka_unit_test(test_room_above_watermark),
+		cmocka_unit_test(test_room_above_headroom),
 		cmocka_unit_test(test_scope),
 	};
 

@@ -1,68 +1,86 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Benchmark, run in a Debian 6.12 guest booted with --tier (make
- * bench-e2e): issue 5's constrained workload (tests/lib/hp_e2e.h: 256 MiB
- * on node 1, a hashed 10% of the pages gets 90% of 50 k accesses/s, node 0
- * free for about twice the hot set) under each system for RUN_S seconds:
+ * Benchmark, run in a guest booted with --tier (make bench-e2e): tiering
+ * systems side by side on the workloads of tests/lib/hp_tier.h, in three
+ * states of the fast tier:
  *
- *   hotpage-kmigrated   hotpaged, sources scan + damon, kmigrated backend
- *   hotpage-move_pages  the same with the move_pages backend
- *   numa_balancing=2    the kernel's tiering mode (hotpaged not running)
- *   damon-migrate_hot   a DAMON paddr context on node 1's memory with one
- *                       DAMOS scheme, action migrate_hot, target_nid 0
- *   none                nothing promotes (the baseline)
+ *   roomy        the workload on node 1, node 0 free for 1.5 hot sets
+ *                above its headroom (the rest of it locked by a filler)
+ *   nearly-full  the same with room for 1.1 hot sets
+ *   full         the workload larger than node 0's free memory: its own
+ *                first touch fills node 0, the rest lands on node 1
  *
- * Per row: seconds from the first access until 50% and 90% of the hot
- * pages are on node 0 (polled every POLL_MS; null when never), cold pages
- * on node 0 at the end in percent, and CPU seconds: hotpaged's process
- * plus the kmigrated* threads (migration and the scanner) plus the
- * kdamond hotpage's damon source started, from the first access on
- * (hotpaged's start-up, loading the sources, not counted); DAMON's kdamond (it also
- * migrates); for numa_balancing=2 the workload thread's system time above
- * the `none` row's (its NUMA scanning and hint faults run in the
- * workload's own context, task_numa_work and the fault path); kswapd and
- * kcompactd are not counted in any row. In a TCG guest both tiers are the
- * same host memory: placement and cost, not the workload's speed.
+ * and under each system, started before the workload allocates:
  *
- *   bench_e2e [--out FILE] [--seconds N]
+ *   hotpage           hotpaged as a user starts it: `hotpaged -f`, no -s,
+ *                     no -p; kmigrated.ko loaded with its defaults
+ *   numa_balancing=2  the kernel's tiering mode
+ *   damon             DAMON's two-way tiering as samples/damon/mtier.c
+ *                     sets it up: a kdamond over node 1 with migrate_hot
+ *                     to node 0, one over node 0 with migrate_cold to node
+ *                     1, each with a 200 MiB/s quota weighted to the
+ *                     hottest (coldest) and oldest regions; where the
+ *                     kernel has them, the quota goals of node 0 99.7%
+ *                     used and 0.5% free, tuned by the temporal tuner, and
+ *                     young page filters (damon_goals.h)
+ *   none              nothing moves pages up (the baseline)
+ *
+ * The kernel's demotion is on (demotion_enabled=1) for every row.
+ *
+ * Per row, over RUN_S seconds of touching: t50 and t90, when half and 90%
+ * of the hot pages that were on node 1 are on node 0 (polled every half
+ * second; null when never); cold pages that were on node 1 and ended on
+ * node 0, in percent of the hot pages that had to move; pages moved by
+ * anyone, both directions (pgmigrate_success); CPU seconds: the system's
+ * own threads (hotpaged, the kmigrated threads; the kdamonds), kswapd and
+ * kcompactd, and the workload's system time above the `none` row's (NUMA
+ * balancing scans and takes hint faults in the workload's own context;
+ * TLB shootdowns land there too), the same accounting for every row; and
+ * the first touch's time (one page fault per page) under the system. In a
+ * TCG guest both tiers are the same host memory: placement and cost, not
+ * the workload's speed.
+ *
+ *   bench_e2e [--out FILE] [--seconds N] [--scenario NAME] [--system NAME]
  */
+#include <sys/resource.h>
 #include <sys/syscall.h>
 
+#include "damon_goals.h"
 #include "hp_e2e.h"
 #include "hp_settings.h"
+#include "hp_tier.h"
 #include "node_ranges.h"
 
-#define POLL_MS 500
 #define DAMON_ADMIN "/sys/kernel/mm/damon/admin/kdamonds"
 
-static unsigned int run_s = 90;
+static unsigned int run_s = 60;
+
+struct scenario {
+	const char *name;
+	double size; /* workload pages, in node 0's free memory */
+	double room_hot_sets; /* > 0: the workload on node 1, this much room on node 0 */
+};
 
 struct row {
+	const struct scenario *sc;
 	const char *system;
 	double t50, t90; /* < 0: never */
 	double cold_pct;
-	double cpu_s;
-	double workload_sys_s;
+	long long moved;
+	double cpu_s; /* all of it, with the workload's extra system time */
+	double own_s, reclaim_s, workload_sys_s;
+	double first_touch_s;
+	size_t hot_on1;
 	double rate;
 };
 
-static double thread_sys_s(pid_t tid)
+/* This process's system time: the workload's (and the bench's own polling, alike in every row). */
+static double process_sys_s(void)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long st = 0;
-	FILE *f;
+	struct rusage ru;
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)getpid(), (int)tid);
-	f = fopen(path, "r");
-	hp_check(f, "open %s: %s", path, strerror(errno));
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = '\0';
-	fclose(f);
-	p = strrchr(buf, ')');
-	hp_check(p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %llu", &st) ==
-				 1,
-		 "parse %s", path);
-	return (double)st / (double)sysconf(_SC_CLK_TCK);
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static void damon_write(const char *rel, const char *val)
@@ -75,118 +93,136 @@ static void damon_write(const char *rel, const char *val)
 	hp_check(!err, "write '%s' to %s: %s", val, path, strerror(-err));
 }
 
-/* One kdamond: paddr over node 1's memory, scheme migrate_hot to node 0. */
-static pid_t damon_migrate_hot_start(void)
+/* Kdamond @k: paddr over @node's memory, one scheme @action to @target. */
+static void damon_tier_ctx(int k, int node, const char *action, int target)
 {
 	struct hp_phys_ranges r = { 0 };
-	char err[256], text[64];
+	char err[256], rel[128], text[64];
 	int ret;
 
-	ret = hp_node_ranges_read(HP_SYSFS_SYSTEM, 1ULL << 1, &r, err, sizeof(err));
-	hp_check(!ret && r.nr, "node 1's memory: %s", ret ? err : "none");
-	damon_write("nr_kdamonds", "1");
-	damon_write("0/contexts/nr_contexts", "1");
-	damon_write("0/contexts/0/operations", "paddr");
-	damon_write("0/contexts/0/targets/nr_targets", "1");
-	damon_write("0/contexts/0/targets/0/regions/nr_regions", "1");
+	ret = hp_node_ranges_read(HP_SYSFS_SYSTEM, 1ULL << node, &r, err, sizeof(err));
+	hp_check(!ret && r.nr, "node %d's memory: %s", node, ret ? err : "none");
+#define W(fmt, val)                                                                                \
+	do {                                                                                       \
+		snprintf(rel, sizeof(rel), "%d/contexts/0/" fmt, k);                               \
+		damon_write(rel, val);                                                             \
+	} while (0)
+	snprintf(rel, sizeof(rel), "%d/contexts/nr_contexts", k);
+	damon_write(rel, "1");
+	W("operations", "paddr");
+	W("targets/nr_targets", "1");
+	W("targets/0/regions/nr_regions", "1");
 	snprintf(text, sizeof(text), "%llu", (unsigned long long)r.v[0].start);
-	damon_write("0/contexts/0/targets/0/regions/0/start", text);
+	W("targets/0/regions/0/start", text);
 	snprintf(text, sizeof(text), "%llu", (unsigned long long)r.v[r.nr - 1].end);
-	damon_write("0/contexts/0/targets/0/regions/0/end", text);
+	W("targets/0/regions/0/end", text);
 	hp_phys_ranges_free(&r);
-	damon_write("0/contexts/0/schemes/nr_schemes", "1");
-	damon_write("0/contexts/0/schemes/0/action", "migrate_hot");
-	damon_write("0/contexts/0/schemes/0/target_nid", "0");
-	/* Any region seen accessed at least once in an aggregation interval. */
-	damon_write("0/contexts/0/schemes/0/access_pattern/nr_accesses/min", "1");
-	damon_write("0/contexts/0/schemes/0/access_pattern/nr_accesses/max", "4294967295");
-	damon_write("0/state", "on");
-	kmt_read_str(DAMON_ADMIN "/0/pid", text, sizeof(text));
-	hp_check(atoi(text) > 0, "kdamond did not start (pid %s)", text);
-	return atoi(text);
+	W("schemes/nr_schemes", "1");
+	W("schemes/0/action", action);
+	snprintf(text, sizeof(text), "%d", target);
+	W("schemes/0/target_nid", text);
+	/* mtier.c: hot is any access in an aggregation, cold is none. */
+	W("schemes/0/access_pattern/nr_accesses/min", !strcmp(action, "migrate_hot") ? "1" : "0");
+	W("schemes/0/access_pattern/nr_accesses/max",
+	  !strcmp(action, "migrate_hot") ? "4294967295" : "0");
+	/* Of any size and age: both ranges are 0-0 in a new scheme, which matches nothing. */
+	W("schemes/0/access_pattern/sz/max", "18446744073709551615");
+	W("schemes/0/access_pattern/age/max", "4294967295");
+	W("schemes/0/quotas/ms", "0");
+	W("schemes/0/quotas/bytes", "209715200");
+	W("schemes/0/quotas/reset_interval_ms", "1000");
+	W("schemes/0/quotas/weights/sz_permil", "0");
+	W("schemes/0/quotas/weights/nr_accesses_permil", "100");
+	W("schemes/0/quotas/weights/age_permil", "100");
+#undef W
+	damon_tier_goals(DAMON_ADMIN, k, !strcmp(action, "migrate_hot"));
 }
 
-static void damon_stop(void)
+static void damon_tier_start(void)
+{
+	damon_write("nr_kdamonds", "2");
+	damon_tier_ctx(0, 1, "migrate_hot", 0);
+	damon_tier_ctx(1, 0, "migrate_cold", 1);
+	damon_write("0/state", "on");
+	damon_write("1/state", "on");
+}
+
+static void damon_tier_stop(void)
 {
 	damon_write("0/state", "off");
+	damon_write("1/state", "off");
 	damon_write("nr_kdamonds", "0");
 }
 
-/* hotpaged, the kmigrated threads, hotpage's kdamond: CPU seconds so far. */
-static void hotpage_cpu(pid_t daemon, double *parts)
+/* The system's own threads, and the kernel's reclaim threads: CPU seconds. */
+static void system_cpu(const char *system, pid_t daemon, double *own, double *reclaim)
 {
-	parts[0] = e2e_cpu_s(daemon);
-	parts[1] = e2e_kthreads_cpu_s("kmigrated");
-	parts[2] = e2e_kthreads_cpu_s("kdamond");
+	*own = 0;
+	if (!strcmp(system, "hotpage"))
+		*own = e2e_cpu_s(daemon) + e2e_kthreads_cpu_s("kmigrated");
+	else if (!strcmp(system, "damon"))
+		*own = e2e_kthreads_cpu_s("kdamond");
+	*reclaim = e2e_kthreads_cpu_s("kswapd") + e2e_kthreads_cpu_s("kcompactd");
 }
 
-static void run(struct e2e_work *w, struct row *row)
+static void run(const struct scenario *sc, struct row *row)
 {
-	char be[64], scope[64], log[96];
-	const char *argv[] = { "-s",  "scan,damon", "-p",	   be,	 "-p",
-			       scope, "-p",	    "threshold=4", "-p", "window_ms=1000",
-			       "-p",  "stats=5",    NULL };
-	bool hotpage = !strncmp(row->system, "hotpage", 7);
+	const char *const argv[] = { NULL };
+	struct tier_opts o = {
+		.hot_frac = 0.10, .hot_share = 0.90, .rate = 100000, .salt = 0x5eed
+	};
 	struct e2e_daemon d = { 0 };
-	pid_t filler, kdamond = 0;
-	double t0, t, cpu0 = 0, sys0, parts0[3] = { 0 }, parts[3];
-	size_t hot = 0, cold = 0;
+	struct tier_result r;
+	struct tier_work w;
+	double own0, rec0, own1, rec1, sys0 = 0;
+	pid_t filler = 0;
+	char log[128];
 
-	row->t50 = row->t90 = -1;
-	kmt_place(w->p, E2E_PAGES, 1);
-	if (hotpage) {
-		snprintf(be, sizeof(be), "backend=%s", row->system + 8);
-		snprintf(scope, sizeof(scope), "scope=tgids:%d", (int)getpid());
-		snprintf(log, sizeof(log), "/tmp/bench_e2e.%s.log", row->system + 8);
+	row->sc = sc;
+	if (!strcmp(row->system, "hotpage")) {
+		snprintf(log, sizeof(log), "/tmp/bench_e2e.%s.log", sc->name);
 		e2e_daemon_start(&d, log, argv);
-	}
-	filler = e2e_filler_start((int64_t)(w->nhot * KMT_PAGE * E2E_ROOM_HOT_SETS));
-	if (!strcmp(row->system, "numa_balancing=2"))
+	} else if (!strcmp(row->system, "numa_balancing=2")) {
 		hp_settings_set("/proc/sys/kernel/numa_balancing", "2", true);
-	if (!strcmp(row->system, "damon-migrate_hot")) {
-		kdamond = damon_migrate_hot_start();
-		cpu0 = e2e_cpu_s(kdamond);
+	} else if (!strcmp(row->system, "damon")) {
+		damon_tier_start();
 	}
-	if (hotpage)
-		hotpage_cpu(d.pid, parts0); /* from the first access: start-up not counted */
-	t0 = kmt_now_ms();
-	e2e_work_start(w);
-	usleep(100 * 1000);
-	sys0 = thread_sys_s(w->tid);
-	while ((t = (kmt_now_ms() - t0) / 1000) < run_s) {
-		usleep(POLL_MS * 1000);
-		t = (kmt_now_ms() - t0) / 1000;
-		e2e_count(w, &hot, &cold);
-		if (row->t50 < 0 && hot * 2 >= w->nhot)
-			row->t50 = t;
-		if (row->t90 < 0 && hot * 10 >= w->nhot * 9)
-			row->t90 = t;
+	o.pages = (size_t)((double)tier_node_free(0) * sc->size) / KMT_PAGE;
+	tier_init(&w, &o);
+	row->first_touch_s = w.first_touch_s;
+	if (sc->room_hot_sets > 0) {
+		kmt_place(w.p, o.pages, 1);
+		filler = tier_filler_start(
+			tier_headroom_bytes() +
+			(uint64_t)(sc->room_hot_sets * (double)w.nhot * KMT_PAGE));
 	}
-	row->workload_sys_s = thread_sys_s(w->tid) - sys0;
-	row->rate = w->accesses / t;
-	e2e_work_stop(w);
-	if (hotpage) {
-		hotpage_cpu(d.pid, parts);
-		row->cpu_s = 0;
-		for (int i = 0; i < 3; i++)
-			row->cpu_s += parts[i] - parts0[i];
-		printf("%s: cpu: hotpaged %.2f s, kmigrated threads %.2f s, kdamond %.2f s\n",
-		       row->system, parts[0] - parts0[0], parts[1] - parts0[1],
-		       parts[2] - parts0[2]);
+	system_cpu(row->system, d.pid, &own0, &rec0);
+	sys0 = process_sys_s();
+	tier_run(&w, run_s, run_s, NULL, NULL, &r);
+	row->workload_sys_s = process_sys_s() - sys0;
+	system_cpu(row->system, d.pid, &own1, &rec1);
+	row->own_s = own1 - own0;
+	row->reclaim_s = rec1 - rec0;
+	row->t50 = r.t50_s;
+	row->t90 = r.t90_s;
+	row->hot_on1 = w.hot_on1;
+	row->cold_pct = w.hot_on1 ? 100.0 * (double)r.end.cold_up / (double)w.hot_on1 : 0;
+	row->moved = r.moved;
+	row->rate = r.touches_per_s;
+	if (d.pid) {
 		e2e_daemon_stop(&d);
 		kmt_wait_idle(30000);
-	} else if (kdamond) {
-		row->cpu_s = e2e_cpu_s(kdamond) - cpu0;
-		damon_stop();
-	} else {
-		row->cpu_s = 0;
+	} else if (!strcmp(row->system, "damon")) {
+		damon_tier_stop();
 	}
 	hp_settings_set("/proc/sys/kernel/numa_balancing", "0", true);
-	e2e_count(w, &hot, &cold);
-	row->cold_pct = 100.0 * cold / w->ncold;
 	e2e_kill(filler);
-	printf("%s: hot %zu/%zu on node 0 at the end, cold %zu; %.0f accesses/s\n", row->system,
-	       hot, w->nhot, cold, row->rate);
+	tier_free(&w);
+	printf("%s/%s: %zu hot pages to move; t50 %.1f t90 %.1f; cold %.2f%%; %lld moved; cpu: own "
+	       "%.2f s, kswapd+kcompactd %.2f s, workload system %.2f s; first touch %.1f s; %.0f "
+	       "touches/s\n",
+	       sc->name, row->system, row->hot_on1, row->t50, row->t90, row->cold_pct, row->moved,
+	       row->own_s, row->reclaim_s, row->workload_sys_s, row->first_touch_s, row->rate);
 	fflush(stdout);
 }
 
@@ -206,56 +242,77 @@ static void json_num(FILE *f, double v)
 		fprintf(f, "%.2f", v);
 }
 
+static const struct scenario scenarios[] = {
+	{ .name = "roomy", .size = 0.5, .room_hot_sets = 1.5 },
+	{ .name = "nearly-full", .size = 0.5, .room_hot_sets = 1.1 },
+	{ .name = "full", .size = 1.4 },
+};
+static const char *const systems[] = { "hotpage", "numa_balancing=2", "damon", "none" };
+#define NR_SC (sizeof(scenarios) / sizeof(scenarios[0]))
+#define NR_SYS (sizeof(systems) / sizeof(systems[0]))
+
 int main(int argc, char **argv)
 {
-	struct row rows[] = {
-		{ .system = "hotpage-kmigrated" },
-		{ .system = "hotpage-move_pages" },
-		{ .system = "numa_balancing=2" },
-		{ .system = "damon-migrate_hot" },
-		{ .system = "none" },
-	};
-	const size_t nr = sizeof(rows) / sizeof(rows[0]);
-	const char *out = NULL;
-	char path[PATH_MAX];
-	struct e2e_work w;
+	struct row rows[NR_SC * NR_SYS];
+	const char *out = NULL, *only_sc = NULL, *only_sys = NULL;
+	size_t nr = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--out") && i + 1 < argc)
 			out = argv[++i];
 		else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
 			run_s = (unsigned int)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--scenario") && i + 1 < argc)
+			only_sc = argv[++i];
+		else if (!strcmp(argv[i], "--system") && i + 1 < argc)
+			only_sys = argv[++i];
 		else
-			hp_fail("usage: bench_e2e [--out FILE] [--seconds N]");
+			hp_fail("usage: bench_e2e [--out FILE] [--seconds N] [--scenario NAME] "
+				"[--system NAME]");
 	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	hp_require_root();
 	if (!getenv("HOTPAGE_VM_TIER") || strcmp(getenv("HOTPAGE_VM_TIER"), "1") != 0)
 		hp_skip("needs a guest booted with tools/vmtest --tier");
-	kmt_module_path(path, sizeof(path));
 	hp_settings_set("/proc/sys/kernel/numa_balancing", "0", true);
+	hp_settings_set("/sys/kernel/mm/numa/demotion_enabled", "1", true);
+	hp_settings_set("/sys/kernel/mm/transparent_hugepage/enabled", "never", true);
 	kmt_load_or_fail("");
-	hp_check(!kmt_set("scan_period_ms", "250"), "scan_period_ms: %s", strerror(errno));
-	e2e_work_init(&w);
-	for (size_t i = 0; i < nr; i++)
-		run(&w, &rows[i]);
-	/* numa_balancing=2: the workload's extra system time is the kernel's work. */
-	rows[2].cpu_s = rows[2].workload_sys_s - rows[nr - 1].workload_sys_s;
-	if (rows[2].cpu_s < 0)
-		rows[2].cpu_s = 0;
-	e2e_work_free(&w);
+	for (size_t s = 0; s < NR_SC; s++) {
+		if (only_sc && strcmp(only_sc, scenarios[s].name))
+			continue;
+		for (size_t y = 0; y < NR_SYS; y++) {
+			if (only_sys && strcmp(only_sys, systems[y]))
+				continue;
+			rows[nr] = (struct row){ .system = systems[y] };
+			run(&scenarios[s], &rows[nr++]);
+		}
+	}
+	/* Every row's CPU: its own threads, reclaim, and the workload's system time above none's. */
+	for (size_t i = 0; i < nr; i++) {
+		double base = 0;
+
+		for (size_t j = 0; j < nr; j++)
+			if (rows[j].sc == rows[i].sc && !strcmp(rows[j].system, "none"))
+				base = rows[j].workload_sys_s;
+		rows[i].cpu_s = rows[i].own_s + rows[i].reclaim_s +
+				(rows[i].workload_sys_s > base ? rows[i].workload_sys_s - base : 0);
+	}
 	hp_check(!kmt_unload(), "delete_module: %s", strerror(errno));
 	hp_settings_restore();
 
-	printf("\n%d s per system, %zu hot + %zu cold pages, node 0 room %d hot sets\n", run_s,
-	       w.nhot, w.ncold, E2E_ROOM_HOT_SETS);
-	printf("%-20s %8s %8s %8s %8s\n", "system", "t50_s", "t90_s", "cold%", "cpu_s");
+	printf("\n%u s per row; kernel %s\n", run_s, getenv("HOTPAGE_VM_RELEASE") ?: "?");
+	printf("%-12s %-17s %7s %7s %7s %9s %7s %7s %9s\n", "scenario", "system", "t50_s", "t90_s",
+	       "cold%", "moved", "x_hot", "cpu_s", "1st_touch");
 	for (size_t i = 0; i < nr; i++) {
 		char a[16], b[16];
 
 		fmt_s(a, sizeof(a), rows[i].t50);
 		fmt_s(b, sizeof(b), rows[i].t90);
-		printf("%-20s %8s %8s %8.2f %8.2f\n", rows[i].system, a, b, rows[i].cold_pct,
-		       rows[i].cpu_s);
+		printf("%-12s %-17s %7s %7s %7.2f %9lld %7.2f %7.2f %9.1f\n", rows[i].sc->name,
+		       rows[i].system, a, b, rows[i].cold_pct, rows[i].moved,
+		       rows[i].hot_on1 ? (double)rows[i].moved / (double)rows[i].hot_on1 : 0,
+		       rows[i].cpu_s, rows[i].first_touch_s);
 	}
 	if (out) {
 		FILE *f = fopen(out, "w");
@@ -263,12 +320,21 @@ int main(int argc, char **argv)
 		hp_check(f, "open %s: %s", out, strerror(errno));
 		fprintf(f, "[\n");
 		for (size_t i = 0; i < nr; i++) {
-			fprintf(f, "  {\"system\": \"%s\", \"t50_s\": ", rows[i].system);
+			fprintf(f, "  {\"scenario\": \"%s\", \"system\": \"%s\", \"t50_s\": ",
+				rows[i].sc->name, rows[i].system);
 			json_num(f, rows[i].t50);
 			fprintf(f, ", \"t90_s\": ");
 			json_num(f, rows[i].t90);
-			fprintf(f, ", \"cold_promoted_pct\": %.3f, \"cpu_s\": %.2f}%s\n",
-				rows[i].cold_pct, rows[i].cpu_s, i + 1 < nr ? "," : "");
+			fprintf(f,
+				", \"cold_promoted_pct\": %.3f, \"pages_moved\": %lld, "
+				"\"hot_pages_to_move\": %zu, \"cpu_s\": %.2f, \"cpu_own_s\": %.2f, "
+				"\"cpu_reclaim_s\": %.2f, \"workload_sys_s\": %.2f, "
+				"\"first_touch_s\": %.2f, \"touches_per_s\": %.0f, \"seconds\": %u, "
+				"\"kernel\": \"%s\"}%s\n",
+				rows[i].cold_pct, rows[i].moved, rows[i].hot_on1, rows[i].cpu_s,
+				rows[i].own_s, rows[i].reclaim_s, rows[i].workload_sys_s,
+				rows[i].first_touch_s, rows[i].rate, run_s,
+				getenv("HOTPAGE_VM_RELEASE") ?: "", i + 1 < nr ? "," : "");
 		}
 		fprintf(f, "]\n");
 		fclose(f);

@@ -114,6 +114,13 @@ static inline int hp_settings_set(const char *path, const char *value, bool requ
 		old[0] = '\0';
 	fclose(f);
 	old[strcspn(old, "\n")] = '\0';
+	/* "always [madvise] never": the choice in force is the one in brackets. */
+	if (strchr(old, '[') && strchr(old, ']')) {
+		char *a = strchr(old, '[') + 1;
+
+		*strchr(a, ']') = '\0';
+		memmove(old, a, strlen(a) + 1);
+	}
 	if (!s->path || !s->saved[0]) {
 		s->path = path;
 		snprintf(s->saved, sizeof(s->saved), "%s", old);

@@ -10,9 +10,16 @@
  * the writers still writing, every pass and the final check of every page
  * (hot and cold) read back what was written, and the kernel counted as
  * many migrations as pages moved.
+ *
+ * Then the exchange, with each backend: the writers' cold halves on node
+ * 0, a filler leaving node 0 room for a tenth of the hot pages, hotpaged
+ * with its default policy (target=0): the cold pages go down to make room
+ * while the hot ones come up, both moving under the writers, and nothing
+ * is lost either way.
  */
 #include "hp_settings.h"
 #include "hp_stress.h"
+#include "hp_tier.h"
 
 #define WRITERS 3
 #define WRITER_PAGES 2048 /* 8 MiB each */
@@ -116,6 +123,104 @@ static void run(const char *backend)
 	hp_check(passes > passes0 + 2 * WRITERS, "%s: writers made no progress", backend);
 }
 
+/* The writers' cold pages to node 0, where the exchange is to find them idle. */
+static void place_cold(const struct hps_writer *w)
+{
+	void **addrs = calloc(w->npages, sizeof(*addrs));
+	int *nodes = calloc(w->npages, sizeof(*nodes)),
+	    *status = calloc(w->npages, sizeof(*status));
+	size_t n = 0;
+
+	hp_check(addrs && nodes && status, "calloc");
+	for (size_t i = 0; i < w->npages; i++)
+		if (!hps_is_hot(i, HOT_DIV))
+			addrs[n++] = w->area + i * KMT_PAGE;
+	hp_check(move_pages(w->pid, n, addrs, nodes, status, MPOL_MF_MOVE) >= 0,
+		 "move_pages(%d): %s", (int)w->pid, strerror(errno));
+	free(addrs);
+	free(nodes);
+	free(status);
+}
+
+static void run_exchange(const char *backend)
+{
+	struct hps_writer w[WRITERS];
+	struct hps_daemon d = { 0 };
+	char scope[128], be[64];
+	size_t hot_on = 0, nhot = 0, cold_on = 0, ncold = 0;
+	long long bad = 0, passes = 0, demoted, promoted;
+	pid_t filler;
+	double t0;
+
+	for (int i = 0; i < WRITERS; i++) {
+		hps_writer_start(&w[i], WRITER_PAGES, 1000u * (unsigned int)i + 77, 1, HOT_DIV);
+		place_cold(&w[i]);
+	}
+	hps_scope_tgids(scope, sizeof(scope), w, WRITERS);
+	snprintf(be, sizeof(be), "backend=%s", backend);
+	filler = tier_filler_start(tier_headroom_bytes() +
+				   (uint64_t)WRITERS * WRITER_PAGES / HOT_DIV / 10 * KMT_PAGE);
+	{
+		const char *args[] = { "-s", "scan", "-p", be,	      "-p", "target=0",
+				       "-p", scope,  "-p", "stats=1", NULL };
+
+		hps_daemon_start(&d, backend, args);
+	}
+	printf("exchange, %s: %d writers, hot halves on node 1, cold halves on node 0, node 0 "
+	       "room for a tenth of the hot pages\n",
+	       backend, WRITERS);
+	t0 = kmt_now_ms();
+	for (;;) {
+		size_t h, nh, c, tot_h = 0, tot_nh = 0;
+
+		usleep(500 * 1000);
+		hp_check(hps_daemon_alive(&d), "hotpaged exited (log %s)", d.log);
+		for (int i = 0; i < WRITERS; i++) {
+			hp_check(!w[i].sh->bad_pages, "writer %d: %lld bad pages, first %lld", i,
+				 (long long)w[i].sh->bad_pages, (long long)w[i].sh->first_bad);
+			hps_count_nodes(w[i].pid, (uintptr_t)w[i].area, WRITER_PAGES, 0, HOT_DIV,
+					&h, &nh, &c);
+			tot_h += h;
+			tot_nh += nh;
+		}
+		if (tot_h * 100 >= tot_nh * HOT_PCT_MIN || kmt_now_ms() - t0 > DEADLINE_S * 1000.0)
+			break;
+	}
+	sleep(AFTER_S);
+	for (int i = 0; i < WRITERS; i++)
+		w[i].sh->stop = 1;
+	usleep(200 * 1000);
+	hps_daemon_stop(&d);
+	kill(filler, SIGKILL);
+	waitpid(filler, NULL, 0);
+	for (int i = 0; i < WRITERS; i++) {
+		size_t h, nh, c;
+		long long p, b;
+
+		hps_count_nodes(w[i].pid, (uintptr_t)w[i].area, WRITER_PAGES, 0, HOT_DIV, &h, &nh,
+				&c);
+		hot_on += h;
+		nhot += nh;
+		cold_on += c;
+		ncold += WRITER_PAGES - nh;
+		hps_writer_finish(&w[i], &p, &b);
+		passes += p;
+		bad += b;
+	}
+	demoted = hps_daemon_stat(&d, "demoted");
+	promoted = hps_daemon_stat(&d, "promoted");
+	printf("exchange, %s: after %.1f s hot %zu/%zu on node 0, cold %zu/%zu still there; "
+	       "hotpaged promoted %lld, demoted %lld; %lld writer passes, bad pages %lld\n",
+	       backend, (kmt_now_ms() - t0) / 1000, hot_on, nhot, cold_on, ncold, promoted, demoted,
+	       passes, bad);
+	hp_check(!bad, "exchange, %s: %lld pages did not read back what was written", backend, bad);
+	hp_check(hot_on * 100 >= nhot * HOT_PCT_MIN, "exchange, %s: %zu of %zu hot pages up",
+		 backend, hot_on, nhot);
+	hp_check(demoted > 0 && cold_on < ncold,
+		 "exchange, %s: nothing demoted (%lld; %zu of %zu cold pages on node 0)", backend,
+		 demoted, cold_on, ncold);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -128,6 +233,8 @@ int main(void)
 	hp_check(!kmt_set("scan_period_ms", "250"), "scan_period_ms: %s", strerror(errno));
 	run("move_pages");
 	run("kmigrated");
+	run_exchange("move_pages");
+	run_exchange("kmigrated");
 	hp_check(!kmt_unload(), "delete_module: %s", strerror(errno));
 	hp_settings_restore();
 	printf("pass\n");

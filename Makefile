@@ -3,7 +3,7 @@
 #
 #   make                 BPF objects, skeletons, userspace programs, tests
 #   make deps            install the Debian packages the build and tests need
-#   make kmod KERNEL=6.1|6.12   kmigrated.ko for a Debian kernel under qemu
+#   make kmod KERNEL=6.1|6.12|7.3   kmigrated.ko for a Debian kernel under qemu
 #   make kmod KDIR=/lib/modules/$(uname -r)/build   for the running kernel
 #   make check           unit, host BPF and VM tests (check-unit/-host/-vm)
 #   make lint            clang-format, clang-tidy, cppcheck on new code
@@ -151,8 +151,10 @@ deps:
 	$(Q)tools/deps
 
 # ---------------------------------------------------------------- module
-# KERNEL=6.1|6.12 builds against a cached Debian kernel (downloaded on
-# first use); KDIR= builds against any prepared kernel tree.
+# KERNEL=6.1|6.12|7.3 builds against a cached Debian kernel (downloaded on
+# first use); KDIR= builds against any prepared kernel tree. Kernels whose
+# headers need the Debian release they were built on (7.x: gcc-14, trixie's
+# kbuild tools) are built in the chroot tools/kernels/fetch made for them.
 kmod:
 ifneq ($(KDIR),)
 	$(Q)release=$$(sed -n 's/^#define UTS_RELEASE "\(.*\)"/\1/p' $(abspath $(KDIR))/include/generated/utsrelease.h) && \
@@ -160,10 +162,15 @@ ifneq ($(KDIR),)
 	  $(MAKE) -C kernel-helper KDIR=$(abspath $(KDIR)) O_MOD=$(abspath $(OUTPUT))/kmod/$$release
 else ifneq ($(KERNEL),)
 	$(Q)kdir=$$(tools/kernels/fetch $(KERNEL)) && \
-	  $(MAKE) -C kernel-helper KDIR=$$kdir/build RESOLVE_BTFIDS=$$kdir/resolve_btfids \
-		O_MOD=$(abspath $(OUTPUT))/kmod/$$(cat $$kdir/release)
+	  if [ -d $$kdir/chroot ]; then \
+		tools/kernels/chroot-make $$kdir $(abspath $(OUTPUT))/kmod/$$(cat $$kdir/release) \
+			$(if $(V),V=$(V)); \
+	  else \
+		$(MAKE) -C kernel-helper KDIR=$$kdir/build RESOLVE_BTFIDS=$$kdir/resolve_btfids \
+			O_MOD=$(abspath $(OUTPUT))/kmod/$$(cat $$kdir/release); \
+	  fi
 else
-	@echo "make kmod: set KERNEL=6.1|6.12 (Debian kernel, for the VM tests) or KDIR=<kernel build dir>" >&2; exit 2
+	@echo "make kmod: set KERNEL=6.1|6.12|7.3 (Debian kernel, for the VM tests) or KDIR=<kernel build dir>" >&2; exit 2
 endif
 
 # ---------------------------------------------------------------- tests

@@ -100,6 +100,9 @@ static pid_t damon_migrate_hot_start(void)
 	/* Any region seen accessed at least once in an aggregation interval. */
 	damon_write("0/contexts/0/schemes/0/access_pattern/nr_accesses/min", "1");
 	damon_write("0/contexts/0/schemes/0/access_pattern/nr_accesses/max", "4294967295");
+	/* Of any size and age: both ranges are 0-0 in a new scheme, which matches nothing. */
+	damon_write("0/contexts/0/schemes/0/access_pattern/sz/max", "18446744073709551615");
+	damon_write("0/contexts/0/schemes/0/access_pattern/age/max", "4294967295");
 	damon_write("0/state", "on");
 	kmt_read_str(DAMON_ADMIN "/0/pid", text, sizeof(text));
 	hp_check(atoi(text) > 0, "kdamond did not start (pid %s)", text);

@@ -10,6 +10,8 @@
  *   numa_balancing=2    the kernel's tiering mode (hotpaged not running)
  *   damon-migrate_hot   a DAMON paddr context on node 1's memory with one
  *                       DAMOS scheme, action migrate_hot, target_nid 0
+ *                       (with a quota goal on node 0's use where the
+ *                       kernel has one: damon_promote_goal())
  *   none                nothing promotes (the baseline)
  *
  * Per row: seconds from the first access until 50% and 90% of the hot
@@ -75,6 +77,48 @@ static void damon_write(const char *rel, const char *val)
 	hp_check(!err, "write '%s' to %s: %s", val, path, strerror(-err));
 }
 
+/*
+ * DAMON at its best where the kernel allows: the promotion side of
+ * samples/damon/mtier.c's tiering setup, on scheme 0 of kdamond 0. A
+ * size quota (200 MiB per second) spent on the hottest, oldest regions
+ * first, with a goal that node 0 end 99.7% used (node_mem_used_bp,
+ * 6.16+: goals have a nid there), and only the pages of a region found
+ * accessed (a young filter) move. The goal is tuned by the temporal
+ * tuner (goal_tuner, 7.x): the whole quota until the goal is met, then
+ * none. The default tuner starts the quota from a byte and grows it by
+ * how far the goal is, which on this node 0 (95% used at the start)
+ * moves nothing within a run; without the temporal tuner the scheme
+ * keeps no quota, as on 6.12. The demotion side (migrate_cold with
+ * node_mem_free_bp on node 0) is left out, as is any demotion in this
+ * row: node 0 has room for the hot set. Returns false, with nothing of
+ * it left, where the goal cannot be set that way.
+ */
+static bool damon_promote_goal(void)
+{
+#define SCHEME "0/contexts/0/schemes/0/"
+	if (kmt_write(DAMON_ADMIN "/" SCHEME "quotas/goals/nr_goals", "1"))
+		return false;
+	if (access(DAMON_ADMIN "/" SCHEME "quotas/goals/0/nid", W_OK) ||
+	    kmt_write(DAMON_ADMIN "/" SCHEME "quotas/goals/0/target_metric", "node_mem_used_bp") ||
+	    kmt_write(DAMON_ADMIN "/" SCHEME "quotas/goal_tuner", "temporal")) {
+		damon_write(SCHEME "quotas/goals/nr_goals", "0");
+		return false;
+	}
+	damon_write(SCHEME "quotas/goals/0/nid", "0");
+	damon_write(SCHEME "quotas/goals/0/target_value", "9970");
+	damon_write(SCHEME "quotas/bytes", "209715200");
+	damon_write(SCHEME "quotas/reset_interval_ms", "1000");
+	damon_write(SCHEME "quotas/weights/sz_permil", "0");
+	damon_write(SCHEME "quotas/weights/nr_accesses_permil", "100");
+	damon_write(SCHEME "quotas/weights/age_permil", "100");
+	damon_write(SCHEME "filters/nr_filters", "1");
+	damon_write(SCHEME "filters/0/type", "young");
+	damon_write(SCHEME "filters/0/matching", "Y");
+	damon_write(SCHEME "filters/0/allow", "Y");
+	return true;
+#undef SCHEME
+}
+
 /* One kdamond: paddr over node 1's memory, scheme migrate_hot to node 0. */
 static pid_t damon_migrate_hot_start(void)
 {
@@ -103,6 +147,10 @@ static pid_t damon_migrate_hot_start(void)
 	/* Of any size and age: both ranges are 0-0 in a new scheme, which matches nothing. */
 	damon_write("0/contexts/0/schemes/0/access_pattern/sz/max", "18446744073709551615");
 	damon_write("0/contexts/0/schemes/0/access_pattern/age/max", "4294967295");
+	printf("damon-migrate_hot: %s\n",
+	       damon_promote_goal()
+		       ? "quota goal node_mem_used_bp 9970 on node 0 (temporal tuner), young filter"
+		       : "no quota goal on node memory with the temporal tuner here: no quota");
 	damon_write("0/state", "on");
 	kmt_read_str(DAMON_ADMIN "/0/pid", text, sizeof(text));
 	hp_check(atoi(text) > 0, "kdamond did not start (pid %s)", text);

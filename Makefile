@@ -3,7 +3,7 @@
 #
 #   make                 BPF objects, skeletons, userspace programs, tests
 #   make deps            install the Debian packages the build and tests need
-#   make kmod KERNEL=6.1|6.12   kmigrated.ko for a Debian kernel under qemu
+#   make kmod KERNEL=6.1|6.12|7.3   kmigrated.ko for a Debian kernel under qemu
 #   make kmod KDIR=/lib/modules/$(uname -r)/build   for the running kernel
 #   make check           unit, host BPF and VM tests (check-unit/-host/-vm)
 #   make lint            clang-format, clang-tidy, cppcheck on new code
@@ -151,8 +151,10 @@ deps:
 	$(Q)tools/deps
 
 # ---------------------------------------------------------------- module
-# KERNEL=6.1|6.12 builds against a cached Debian kernel (downloaded on
-# first use); KDIR= builds against any prepared kernel tree.
+# KERNEL=6.1|6.12|7.3 builds against a cached Debian kernel (downloaded on
+# first use); KDIR= builds against any prepared kernel tree. Kernels whose
+# headers need the Debian release they were built on (7.x: gcc-14, trixie's
+# kbuild tools) are built in the chroot tools/kernels/fetch made for them.
 kmod:
 ifneq ($(KDIR),)
 	$(Q)release=$$(sed -n 's/^#define UTS_RELEASE "\(.*\)"/\1/p' $(abspath $(KDIR))/include/generated/utsrelease.h) && \
@@ -160,10 +162,15 @@ ifneq ($(KDIR),)
 	  $(MAKE) -C kernel-helper KDIR=$(abspath $(KDIR)) O_MOD=$(abspath $(OUTPUT))/kmod/$$release
 else ifneq ($(KERNEL),)
 	$(Q)kdir=$$(tools/kernels/fetch $(KERNEL)) && \
-	  $(MAKE) -C kernel-helper KDIR=$$kdir/build RESOLVE_BTFIDS=$$kdir/resolve_btfids \
-		O_MOD=$(abspath $(OUTPUT))/kmod/$$(cat $$kdir/release)
+	  if [ -d $$kdir/chroot ]; then \
+		tools/kernels/chroot-make $$kdir $(abspath $(OUTPUT))/kmod/$$(cat $$kdir/release) \
+			$(if $(V),V=$(V)); \
+	  else \
+		$(MAKE) -C kernel-helper KDIR=$$kdir/build RESOLVE_BTFIDS=$$kdir/resolve_btfids \
+			O_MOD=$(abspath $(OUTPUT))/kmod/$$(cat $$kdir/release); \
+	  fi
 else
-	@echo "make kmod: set KERNEL=6.1|6.12 (Debian kernel, for the VM tests) or KDIR=<kernel build dir>" >&2; exit 2
+	@echo "make kmod: set KERNEL=6.1|6.12|7.3 (Debian kernel, for the VM tests) or KDIR=<kernel build dir>" >&2; exit 2
 endif
 
 # ---------------------------------------------------------------- tests
@@ -201,19 +208,23 @@ bench-migrate: $(OUTPUT)/tests/bench/bench_migrate | $(OUTPUT)/bench
 bench-sources: $(OUTPUT)/tests/bench/bench_sources | $(OUTPUT)/bench
 	$(Q)$(OUTPUT)/tests/bench/bench_sources --out $(OUTPUT)/bench/sources.json
 
-# The hotness table on one core: events/s of uniform and skewed streams and
-# bytes per tracked page: build/bench/aggregate.json (about 3 minutes).
+# The heat table on one core at 1 M, 16 M and 268 M pages (1 TiB): bytes per
+# page, events/s uniform and skewed, a window's end, the hottest and the
+# coldest pages of a node: build/bench/aggregate.json (needs about 600 MiB).
 bench-aggregate: $(OUTPUT)/tests/bench/bench_aggregate | $(OUTPUT)/bench
 	$(Q)$(OUTPUT)/tests/bench/bench_aggregate --out $(OUTPUT)/bench/aggregate.json
 
-# issue 5's constrained workload in one Debian 6.12 --tier guest under hotpage
-# (both backends), numa_balancing=2, DAMON migrate_hot and nothing:
-# time to 50% / 90% of the hot set on node 0, cold pages promoted, CPU:
-# build/bench/e2e.json (about 10 minutes under TCG).
+# Tiering systems side by side in one Debian 6.12 --tier guest: hotpage's
+# defaults, numa_balancing=2, DAMON's two-way tiering and nothing, on a
+# roomy, a nearly full and a full fast tier: t50 / t90 of the hot set on
+# node 0, cold pages promoted, pages moved, CPU, first-touch time:
+# build/bench/e2e.json (about 20 minutes under TCG). E2E_KERNEL=7.3 runs
+# it on 7.3 (DAMON with quota goals there): build/bench/e2e-7.3.json.
+E2E_KERNEL ?= 6.12
 bench-e2e: all $(OUTPUT)/tests/bench/bench_e2e | $(OUTPUT)/bench
-	$(Q)$(MAKE) -s kmod KERNEL=6.12
-	$(Q)tools/vmtest --kernel 6.12 --tier --timeout 1800 -- $(OUTPUT)/tests/bench/bench_e2e \
-		--out $(OUTPUT)/bench/e2e.json
+	$(Q)$(MAKE) -s kmod KERNEL=$(E2E_KERNEL)
+	$(Q)tools/vmtest --kernel $(E2E_KERNEL) --tier --timeout 1800 -- $(OUTPUT)/tests/bench/bench_e2e \
+		--out $(OUTPUT)/bench/e2e$(if $(filter-out 6.12,$(E2E_KERNEL)),-$(E2E_KERNEL)).json
 
 # ---------------------------------------------------------------- install
 # make install [DESTDIR=...] [PREFIX=/usr/local]: every program of $(BINS) in

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What differs between the kernels kmigrated builds against (Debian's 6.1
- * and 6.12 so far), kept in this one file.
+ * What differs between the kernels kmigrated builds against (Debian's 6.1,
+ * 6.12 and 7.3 so far), kept in this one file.
  *
  * Where the difference is a macro, its presence is tested rather than
  * LINUX_VERSION_CODE: stable and distribution kernels backport such macros
- * independently of their version number.
+ * independently of their version number. Where it is the prototype of a
+ * function the headers declare, the declaration itself is tested, at
+ * compile time (see kmig_get_dev_pagemap()).
  */
 #ifndef KMIGRATED_COMPAT_H
 #define KMIGRATED_COMPAT_H
@@ -48,10 +50,13 @@
  * Non-exported mm functions the pfn route calls through pointers resolved
  * at load (syms.c). Their prototypes changed between 6.1 and 6.12, and a
  * pointer of the wrong type would be called silently wrong, so the
- * version is tested here (there is no macro to test). Both were checked
- * against the BTF of Debian's 6.1 and 6.12; the boundaries in between are
- * the upstream releases that changed them, as far as known, and need a
- * look before building for a kernel other than those two:
+ * version is tested here (folio_isolate_lru() is declared in mm/internal.h,
+ * which no headers package carries, so there is no declaration to test).
+ * Both were checked against the BTF of Debian's 6.1, 6.12 and 7.3 (7.3's
+ * migrate_pages() takes an enum migrate_reason where 6.12's takes an int:
+ * the same in the ABI); the boundaries in between are the upstream
+ * releases that changed them, as far as known, and need a look before
+ * building for a kernel other than those three:
  *  - folio_isolate_lru() returns int (0 or -EBUSY) on 6.1, bool (true on
  *    success) since 6.4;
  *  - migrate_pages() takes new_page_t / free_page_t callbacks (struct
@@ -72,5 +77,35 @@ typedef free_folio_t kmig_free_t;
 typedef new_page_t kmig_new_t;
 typedef free_page_t kmig_free_t;
 #endif
+
+/*
+ * get_dev_pagemap() takes a pgmap to reuse as its second argument on 6.1
+ * and 6.12, and only the pfn on newer kernels (6.18, 7.3). _Generic picks,
+ * at compile time, the helper whose parameter has the declared type of
+ * get_dev_pagemap, and only that helper is called: the other is never
+ * type-checked against it. A third form fails to compile here.
+ */
+#include <linux/memremap.h>
+
+typedef struct dev_pagemap *kmig_get_dev_pagemap1_t(unsigned long pfn);
+typedef struct dev_pagemap *kmig_get_dev_pagemap2_t(unsigned long pfn,
+						     struct dev_pagemap *pgmap);
+
+static inline struct dev_pagemap *kmig_get_dev_pagemap1(kmig_get_dev_pagemap1_t *fn,
+							 unsigned long pfn)
+{
+	return fn(pfn);
+}
+
+static inline struct dev_pagemap *kmig_get_dev_pagemap2(kmig_get_dev_pagemap2_t *fn,
+							 unsigned long pfn)
+{
+	return fn(pfn, NULL);
+}
+
+#define kmig_get_dev_pagemap(pfn)                                                                  \
+	_Generic(&get_dev_pagemap,                                                                 \
+		kmig_get_dev_pagemap1_t *: kmig_get_dev_pagemap1,                                  \
+		kmig_get_dev_pagemap2_t *: kmig_get_dev_pagemap2)(get_dev_pagemap, pfn)
 
 #endif /* KMIGRATED_COMPAT_H */

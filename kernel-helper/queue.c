@@ -217,7 +217,7 @@ static bool kmig_pfn_is_zone_device(u64 pfn)
 
 	if (!IS_ENABLED(CONFIG_ZONE_DEVICE) || !pfn_valid(pfn))
 		return false;
-	pgmap = get_dev_pagemap(pfn, NULL);
+	pgmap = kmig_get_dev_pagemap(pfn);
 	if (!pgmap)
 		return false;
 	put_dev_pagemap(pgmap);

@@ -28,6 +28,12 @@ struct kmig_syms kmig_sym;
 
 typedef unsigned long (*kmig_kallsyms_fn)(const char *name);
 
+/*
+ * Whether @addr holds ENDBR64 itself. Not is_endbr(): that also accepts
+ * the poison which seals the ENDBR of a function the kernel never calls
+ * indirectly (such a function faults when called through a pointer), and
+ * on 7.3 it is out of line, takes a pointer and is not exported.
+ */
 static bool kmig_starts_with_endbr(unsigned long addr)
 {
 #ifdef CONFIG_X86_KERNEL_IBT
@@ -35,7 +41,7 @@ static bool kmig_starts_with_endbr(unsigned long addr)
 
 	if (get_kernel_nofault(insn, (u32 *)addr))
 		return false;
-	return is_endbr(insn);
+	return insn == gen_endbr();
 #else
 	return false;
 #endif

@@ -319,6 +319,41 @@ int hp_damon_scan(const char *root, struct hp_damon_scan *out, char *err, size_t
 	return scan(&fs, out);
 }
 
+/* ------------------------------------------------------ in-kernel users */
+
+int hp_damon_exclusive(const char *modules_root, char *why, size_t why_len)
+{
+	static const struct {
+		const char *module, *name;
+	} users[] = {
+		{ "damon_stat", "DAMON_STAT" },
+		{ "damon_reclaim", "DAMON_RECLAIM" },
+		{ "damon_lru_sort", "DAMON_LRU_SORT" },
+	};
+	char enabled[400], path[512], text[32], pid[48] = "";
+
+	for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
+		snprintf(enabled, sizeof(enabled), "%s/%s/parameters/enabled", modules_root,
+			 users[i].module);
+		if (read_text(enabled, text, sizeof(text)) || !word_is(text, "Y"))
+			continue;
+		/* Enabled but not running (it failed to start): no obstacle. */
+		snprintf(path, sizeof(path), "%s/%s/parameters/kdamond_pid", modules_root,
+			 users[i].module);
+		if (!read_text(path, text, sizeof(text))) {
+			if (atoi(text) <= 0)
+				continue;
+			snprintf(pid, sizeof(pid), " (pid %d)", atoi(text));
+		}
+		snprintf(
+			why, why_len,
+			"DAMON busy: %s runs its kdamond%s exclusively, and DAMON starts no other while it does; turn it off to use DAMON here (echo N > %s, or boot with %s.enabled=N)",
+			users[i].name, pid, enabled, users[i].module);
+		return -EBUSY;
+	}
+	return 0;
+}
+
 /* Turn off a running kdamond; it may also stop by itself meanwhile (its targets exited). */
 static int turn_off(const struct sysfs *fs, unsigned int index)
 {

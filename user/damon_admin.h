@@ -30,6 +30,7 @@
 #include "node_ranges.h"
 
 #define HP_DAMON_ADMIN "/sys/kernel/mm/damon/admin"
+#define HP_DAMON_MODULES "/sys/module"
 #define HP_DAMON_TAG 0x686f747061676531ULL /* "hotpage1" */
 #define HP_DAMON_SCAN_MAX 16
 #define HP_DAMON_PIDS_MAX 64
@@ -113,6 +114,18 @@ const char *hp_damon_ops_name(enum hp_damon_ops ops);
  */
 int hp_damon_classify(const struct hp_damon_scan *scan, long self, bool (*alive)(long pid),
 		      __u64 *stale, char *why, size_t why_len);
+
+/*
+ * Does one of DAMON's in-kernel users run its kdamond exclusively?
+ * DAMON_STAT (on by default in Debian's 7.3 config), DAMON_RECLAIM and
+ * DAMON_LRU_SORT start theirs with damon_start(..., exclusive), and while
+ * one runs DAMON starts no other kdamond: turning a sysfs kdamond on
+ * fails (EBUSY), whatever the sysfs list holds, since they are not in it.
+ * 0: none runs; -EBUSY with the reason (which one, its pid, how to turn
+ * it off) in @why. @modules_root is HP_DAMON_MODULES (tests: a copy of
+ * its layout).
+ */
+int hp_damon_exclusive(const char *modules_root, char *why, size_t why_len);
 
 /* sysfs operations. @root is HP_DAMON_ADMIN (tests may pass a copy of its layout). */
 

@@ -253,6 +253,9 @@ void hp_damon_gather(struct hp_damon_facts *f)
 	if (!f->admin_err)
 		f->admin_err = hp_damon_classify(&scan, (long)getpid(), hp_damon_pid_alive, &stale,
 						 f->admin_why, sizeof(f->admin_why));
+	if (!f->admin_err)
+		f->admin_err =
+			hp_damon_exclusive(HP_DAMON_MODULES, f->admin_why, sizeof(f->admin_why));
 	for (; stale; stale &= stale - 1)
 		f->stale++;
 }
@@ -339,7 +342,10 @@ static int start_managed(struct hp_source_instance *src, const struct hp_source_
 		spec.ranges = ranges.v;
 		spec.nr_ranges = ranges.nr;
 	}
-	ret = hp_damon_start(HP_DAMON_ADMIN, &spec, &src->ctx, err, sizeof(err));
+	/* Before touching sysfs: its kdamond could not be turned on anyway. */
+	ret = hp_damon_exclusive(HP_DAMON_MODULES, err, sizeof(err));
+	if (!ret)
+		ret = hp_damon_start(HP_DAMON_ADMIN, &spec, &src->ctx, err, sizeof(err));
 	hp_phys_ranges_free(&ranges);
 	if (ret) {
 		fprintf(stderr, "damon: %s\n", err);

@@ -277,6 +277,9 @@ int main(int argc, char **argv)
 	hp_settings_set("/proc/sys/kernel/numa_balancing", "0", true);
 	hp_settings_set("/sys/kernel/mm/numa/demotion_enabled", "1", true);
 	hp_settings_set("/sys/kernel/mm/transparent_hugepage/enabled", "never", true);
+	/* DAMON_STAT (on from boot in 7.3) would keep any other kdamond from starting. */
+	if (!access("/sys/module/damon_stat/parameters/enabled", W_OK))
+		hp_settings_set("/sys/module/damon_stat/parameters/enabled", "N", true);
 	kmt_load_or_fail("");
 	for (size_t s = 0; s < NR_SC; s++) {
 		if (only_sc && strcmp(only_sc, scenarios[s].name))

@@ -332,6 +332,12 @@ int main(void)
 	if (access("/sys/devices/system/node/node1/meminfo", R_OK))
 		hp_skip("needs two memory nodes");
 	hp_settings_set("/proc/sys/kernel/numa_balancing", "0", true);
+	/*
+	 * DAMON_STAT (on from boot in Debian's 7.3) runs its kdamond
+	 * exclusively: off for the test, so that damon is one of the sources.
+	 */
+	if (!access("/sys/module/damon_stat/parameters/enabled", W_OK))
+		hp_settings_set("/sys/module/damon_stat/parameters/enabled", "N", true);
 	snprintf(sources, sizeof(sources), "fault,scan%s",
 		 access("/sys/kernel/mm/damon/admin", F_OK) ? "" : ",damon");
 	kmsg = kmt_kmsg_open();

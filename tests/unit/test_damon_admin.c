@@ -399,6 +399,60 @@ static void test_stop_touches_only_own(void **state)
 	assert_string_equal(get(*state, "kdamonds/nr_kdamonds", buf, sizeof(buf)), "0");
 }
 
+/* ---- DAMON's in-kernel users (a fake /sys/module in the tree) */
+
+static void damon_user(const char *root, const char *module, const char *enabled, const char *pid)
+{
+	char rel[128];
+
+	snprintf(rel, sizeof(rel), "%s/parameters", module);
+	mkdirs(root, rel);
+	snprintf(rel, sizeof(rel), "%s/parameters/enabled", module);
+	put(root, rel, enabled);
+	if (pid) {
+		snprintf(rel, sizeof(rel), "%s/parameters/kdamond_pid", module);
+		put(root, rel, pid);
+	}
+}
+
+static void test_exclusive_none_running(void **state)
+{
+	char why[256] = "";
+
+	assert_int_equal(hp_damon_exclusive(*state, why, sizeof(why)), 0);
+	damon_user(*state, "damon_stat", "N\n", "-1\n");
+	damon_user(*state, "damon_reclaim", "N\n", "-1\n");
+	assert_int_equal(hp_damon_exclusive(*state, why, sizeof(why)), 0);
+	/* Enabled, but its kdamond did not start: nothing in the way. */
+	damon_user(*state, "damon_lru_sort", "Y\n", "-1\n");
+	assert_int_equal(hp_damon_exclusive(*state, why, sizeof(why)), 0);
+	assert_string_equal(why, "");
+}
+
+static void test_exclusive_stat_is_busy(void **state)
+{
+	char why[256] = "", expect[400];
+
+	damon_user(*state, "damon_stat", "Y\n", "57\n");
+	assert_int_equal(hp_damon_exclusive(*state, why, sizeof(why)), -EBUSY);
+	snprintf(
+		expect, sizeof(expect),
+		"DAMON busy: DAMON_STAT runs its kdamond (pid 57) exclusively, and DAMON starts no other while it does; turn it off to use DAMON here (echo N > %s/damon_stat/parameters/enabled, or boot with damon_stat.enabled=N)",
+		(char *)*state);
+	assert_string_equal(why, expect);
+}
+
+static void test_exclusive_reclaim_without_pid(void **state)
+{
+	char why[256] = "";
+
+	/* A kernel without the kdamond_pid parameter: enabled counts as running. */
+	damon_user(*state, "damon_reclaim", "Y\n", NULL);
+	assert_int_equal(hp_damon_exclusive(*state, why, sizeof(why)), -EBUSY);
+	assert_non_null(strstr(why, "DAMON_RECLAIM runs its kdamond exclusively"));
+	assert_non_null(strstr(why, "damon_reclaim.enabled=N"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -424,6 +478,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reclaim_leaves_live_owner, make_tree,
 						remove_tree),
 		cmocka_unit_test_setup_teardown(test_stop_touches_only_own, make_tree, remove_tree),
+		cmocka_unit_test_setup_teardown(test_exclusive_none_running, make_tree,
+						remove_tree),
+		cmocka_unit_test_setup_teardown(test_exclusive_stat_is_busy, make_tree,
+						remove_tree),
+		cmocka_unit_test_setup_teardown(test_exclusive_reclaim_without_pid, make_tree,
+						remove_tree),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

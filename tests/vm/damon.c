@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Guest test: the `damon` source on a kernel with DAMON (Debian 6.12):
- * a vaddr context on a child touching a buffer, a paddr context on node
- * 1 holding the buffer, recovery from a crashed run's kdamond, refusal
- * next to another user's kdamond (configured, then running) and
- * observing that one. On a kernel built without DAMON (Debian 6.1) the
- * probe's refusal is the behaviour under test: the kernel's own config
- * (cached next to the image under .cache/kernels) must agree with it.
+ * Guest test: the `damon` source on a kernel with DAMON (Debian 6.12,
+ * 7.3): refusal while DAMON_STAT runs its kdamond exclusively (7.3's
+ * default; turned off for the rest), a vaddr context on a child touching
+ * a buffer, a paddr context on node 1 holding the buffer, recovery from a
+ * crashed run's kdamond, refusal next to another user's kdamond
+ * (configured, then running) and observing that one. On a kernel built
+ * without DAMON (Debian 6.1) the probe's refusal is the behaviour under
+ * test: the kernel's own config (cached next to the image under
+ * .cache/kernels) must agree with it.
  */
 #include <limits.h>
 
@@ -44,6 +46,12 @@ static int config_has_damon(char *where, size_t len)
 		*strrchr(exe, '/') = '\0';
 		snprintf(path, sizeof(path), "%s/.cache/kernels/%s/root/boot/config-%s", exe,
 			 release, release);
+		f = fopen(path, "r");
+		if (f)
+			break;
+		/* Debian's 7.x packages keep it with the modules. */
+		snprintf(path, sizeof(path), "%s/.cache/kernels/%s/root/usr/lib/modules/%s/config",
+			 exe, release, release);
 		f = fopen(path, "r");
 	}
 	if (!f) {
@@ -112,6 +120,46 @@ static void cleanup(void)
 	}
 	if (hp_damon_reclaim_stale(HP_DAMON_ADMIN, err, sizeof(err)) < 0)
 		printf("cleanup: %s\n", err);
+}
+
+#define DAMON_STAT_ENABLED "/sys/module/damon_stat/parameters/enabled"
+
+/*
+ * DAMON_STAT (built in, on by default in Debian's 7.3 config) runs its
+ * kdamond exclusively: the probe says so and how to turn it off, start
+ * refuses without touching sysfs. Then it is turned off for the rest of
+ * the test (and back on at exit).
+ */
+static bool check_exclusive(void)
+{
+	struct hp_source_instance *src = NULL;
+	struct hp_source_probe probe;
+	struct hp_damon_scan s;
+	char text[8] = "", err[256];
+	FILE *f = fopen(DAMON_STAT_ENABLED, "r");
+	int ret;
+
+	if (f) {
+		if (!fgets(text, sizeof(text), f))
+			text[0] = '\0';
+		fclose(f);
+	}
+	if (text[0] != 'Y') {
+		printf("exclusive: DAMON_STAT is %s\n", f ? "off" : "not built in");
+		return false;
+	}
+	hp_source_damon.probe(&probe);
+	printf("exclusive, DAMON_STAT on: '%s'\n", probe.why);
+	hp_check(!probe.available && strstr(probe.why, "DAMON busy: DAMON_STAT runs its kdamond") &&
+			 strstr(probe.why, "damon_stat.enabled=N"),
+		 "probe while DAMON_STAT runs: available %d, why '%s'", probe.available, probe.why);
+	ret = hp_source_damon.start(NULL, NULL, &src);
+	hp_check(ret == -EBUSY && !src, "start while DAMON_STAT runs returned %d", ret);
+	hp_check(!hp_damon_scan(HP_DAMON_ADMIN, &s, err, sizeof(err)), "%s", err);
+	hp_check(s.nr_kdamonds == 0, "start while DAMON_STAT runs left %u kdamonds", s.nr_kdamonds);
+	hp_settings_set(DAMON_STAT_ENABLED, "N", true);
+	printf("  DAMON_STAT turned off for the rest of the test\n");
+	return true;
 }
 
 /* A run that died without stopping its kdamond: the next start removes it. */
@@ -240,12 +288,13 @@ int main(void)
 	struct hp_source_instance *src = NULL;
 	char config[PATH_MAX + 320] = "", err[256];
 	struct hp_damon_scan before;
+	bool stat_off;
 	int expect, ret;
 
 	hp_require_root();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	expect = config_has_damon(config, sizeof(config));
-	if (expect < 0 && series) /* Debian's configs: 6.1 without DAMON, 6.12 with */
+	if (expect < 0 && series) /* Debian's configs: 6.1 without DAMON, 6.12 and 7.3 with */
 		expect = strcmp(series, "6.1") != 0;
 	hp_source_damon.probe(&probe);
 	printf("kernel %s, config %s: DAMON sysfs %s\n", series ? series : "?",
@@ -267,6 +316,8 @@ int main(void)
 		return 0;
 	}
 
+	stat_off = check_exclusive();
+	hp_source_damon.probe(&probe);
 	hp_check(probe.available, "damon unavailable on a kernel with DAMON: %s", probe.why);
 	/* A fresh guest: every kdamond from here on is this test's. */
 	hp_check(!hp_damon_scan(HP_DAMON_ADMIN, &before, err, sizeof(err)), "%s", err);
@@ -285,6 +336,7 @@ int main(void)
 	hp_settings_restore();
 	hp_check(!hp_settings_check("/proc/sys/kernel/numa_balancing"),
 		 "numa_balancing not restored");
+	hp_check(!stat_off || !hp_settings_check(DAMON_STAT_ENABLED), "DAMON_STAT not restored");
 	printf("pass: damon vaddr and paddr records, crash recovery, foreign kdamonds left alone\n");
 	return 0;
 }

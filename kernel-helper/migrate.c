@@ -141,10 +141,11 @@ static bool kmig_isolate(struct folio *folio)
 
 /*
  * Isolates the folio of @pfn for migration to @target and adds it to
- * @list. Returns its number of pages, 0 when it is not taken (counted).
+ * @base, or to @large when it is a large folio. Returns its number of
+ * pages, 0 when it is not taken (counted).
  */
 static unsigned int kmig_take_pfn(struct kmig_node *kn, u64 pfn, int target, bool demote,
-				  struct list_head *list)
+				  struct list_head *base, struct list_head *large)
 {
 	struct folio *folio;
 	struct page *page;
@@ -183,7 +184,7 @@ static unsigned int kmig_take_pfn(struct kmig_node *kn, u64 pfn, int target, boo
 	}
 	nr = folio_nr_pages(folio);
 	node_stat_mod_folio(folio, NR_ISOLATED_ANON + folio_is_file_lru(folio), nr);
-	list_add_tail(&folio->lru, list);
+	list_add_tail(&folio->lru, nr > 1 ? large : base);
 	/* The isolation holds its own reference. */
 	folio_put(folio);
 	return nr;
@@ -243,12 +244,14 @@ static void kmig_migrate_list(struct kmig_node *kn, struct list_head *list, unsi
  * @reqs: the requests; reordered
  * @nr: how many
  *
- * One migrate_pages() call per target node and direction in the batch.
+ * One migrate_pages() call per target node and direction in the batch
+ * for base pages, one for large folios.
  */
 void kmig_migrate_pfns(struct kmig_node *kn, struct kmigrated_req *reqs, unsigned int nr)
 {
-	unsigned int start = 0, end, i, nr_pages;
-	LIST_HEAD(list);
+	unsigned int start = 0, end, i, nr_pages, nr_large, large_pages, taken;
+	LIST_HEAD(large);
+	LIST_HEAD(base);
 	bool demote;
 	int target;
 	u64 t0;
@@ -269,12 +272,29 @@ void kmig_migrate_pfns(struct kmig_node *kn, struct kmigrated_req *reqs, unsigne
 		}
 		nr_pages = 0;
 		t0 = trace_kmigrated_migrate_batch_enabled() ? ktime_get_ns() : 0;
-		for (i = start; i < end; i++)
-			nr_pages += kmig_take_pfn(kn, reqs[i].pfn, target, demote, &list);
+		nr_large = 0;
+		large_pages = 0;
+		for (i = start; i < end; i++) {
+			taken = kmig_take_pfn(kn, reqs[i].pfn, target, demote, &base, &large);
+			nr_pages += taken;
+			if (taken > 1) {
+				nr_large++;
+				large_pages += taken;
+			}
+		}
 		/* Large folios cost more than the one page charged for them. */
 		if (nr_pages > end - start)
 			kmig_rate_charge((u64)(nr_pages - (end - start)) << PAGE_SHIFT);
-		kmig_migrate_list(kn, &list, end - start, nr_pages, target, demote, t0);
+		/*
+		 * Base pages first, large folios on their own: migrate_pages()
+		 * gives up on the rest of its list at the first -ENOMEM, and a
+		 * full node without a free huge block fails every large folio
+		 * that is not split (promotion allocates without compaction).
+		 */
+		kmig_migrate_list(kn, &base, end - start - nr_large, nr_pages - large_pages, target,
+				  demote, t0);
+		kmig_migrate_list(kn, &large, nr_large, large_pages, target, demote,
+				  kmig_batch_clock(t0));
 		start = end;
 	}
 }

@@ -73,6 +73,7 @@ struct kmig_node {
 	struct irq_work wake; /* kfuncs wake the thread through this */
 	struct task_struct *thread;
 	struct kmigrated_req *work; /* the batch the thread works on */
+	u32 in_flight; /* requests of that batch not done yet */
 	unsigned long *src, *dst; /* migrate_vma arrays */
 	u64 runtime; /* thread CPU time already counted */
 
@@ -92,6 +93,7 @@ static inline void kmig_count(struct kmig_node *kn, enum kmigrated_stat stat, u6
 }
 
 u32 kmig_queue_len(struct kmig_node *kn);
+u32 kmig_pending(struct kmig_node *kn);
 
 /* queue.c: the per-node queues, their threads and the kfuncs. */
 int kmig_nodes_init(void);

@@ -189,10 +189,10 @@ static ssize_t queued_show(struct kobject *kobj, struct kobj_attribute *attr, ch
 	int nid;
 
 	if (kn)
-		return sysfs_emit(buf, "%u\n", kmig_queue_len(kn));
+		return sysfs_emit(buf, "%u\n", kmig_pending(kn));
 	for (nid = 0; nid < nr_node_ids; nid++) {
 		if (kmig_nodes[nid])
-			sum += kmig_queue_len(kmig_nodes[nid]);
+			sum += kmig_pending(kmig_nodes[nid]);
 	}
 	return sysfs_emit(buf, "%llu\n", sum);
 }

@@ -114,6 +114,15 @@ u32 kmig_queue_len(struct kmig_node *kn)
 }
 
 /*
+ * Requests not done yet: queued, or taken by the thread and still being
+ * migrated. What userspace waits on before it looks where its pages went.
+ */
+u32 kmig_pending(struct kmig_node *kn)
+{
+	return kmig_queue_len(kn) + READ_ONCE(kn->in_flight);
+}
+
+/*
  * The queue lock is only ever held with interrupts off. So a caller that
  * runs with interrupts on cannot have interrupted a holder on its own CPU
  * and may wait for it like any spinlock user; one with interrupts off (a
@@ -480,7 +489,10 @@ static int kmig_thread(void *arg)
 
 	kn->runtime = current->se.sum_exec_runtime;
 	while (!kthread_should_stop()) {
+		/* Before the dequeue, so that kmig_pending() never misses the batch. */
+		WRITE_ONCE(kn->in_flight, kmig_queue_len(kn));
 		nr = kmig_dequeue(kn, kn->work, READ_ONCE(kmig_batch_size));
+		WRITE_ONCE(kn->in_flight, nr);
 		if (!nr) {
 			kmig_account_runtime(kn);
 			wait_event_interruptible(kn->wait,
@@ -510,6 +522,7 @@ static int kmig_thread(void *arg)
 			kmig_migrate_pfns(kn, kn->work, nr - nr_vaddr);
 		if (nr_vaddr)
 			kmig_migrate_vaddrs(kn, kn->work + nr - nr_vaddr, nr_vaddr);
+		WRITE_ONCE(kn->in_flight, 0);
 		kmig_account_runtime(kn);
 		cond_resched();
 	}

@@ -10,11 +10,12 @@
  *   The rate is fixed because accessed-bit and region sampling only tell
  *   whether a page was touched within a sampling period: touched without
  *   pause, every page of 256 MiB is touched in every period and no method
- *   could tell hot from cold. At 50 k/s, in a 250 ms scan pass a hot page
- *   is touched with probability 0.82 and a cold one with 0.021.
- * - A filler process locks memory on node 0 (MPOL_BIND, mlock) until
- *   node 0's free memory above hotpaged's default min_free watermark (5%)
- *   is about twice the hot set.
+ *   could tell hot from cold. At 50 k/s, in a 1 s window (hotpaged's
+ *   default, one scanner sweep) a hot page is touched with probability
+ *   0.999 and a cold one with 0.08.
+ * - A filler process (tier_filler_start) locks memory on node 0 until
+ *   node 0's free memory above the headroom hotpaged keeps by default is
+ *   about twice the hot set: room to promote into, nothing to demote.
  * - An outsider process, out of hotpaged's scope, with pages on node 1
  *   touched at the hot pages' per-page rate.
  * - hotpaged run from build/bin with its stderr in a log file, its final
@@ -29,6 +30,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include "hp_tier.h"
 #include "kmigrated_test.h"
 
 #define E2E_PAGES ((256UL << 20) / KMT_PAGE)
@@ -37,7 +39,6 @@
 #define E2E_TICK_MS 10
 #define E2E_OUTSIDER_PAGES 2048 /* 8 MiB */
 #define E2E_ROOM_HOT_SETS 2 /* node 0's free room, in hot sets */
-#define E2E_MIN_FREE_PCT 5 /* hotpaged's default min_free */
 
 static inline uint64_t e2e_rand(uint64_t *s)
 {
@@ -147,77 +148,6 @@ static inline void e2e_count(const struct e2e_work *w, size_t *hot, size_t *cold
 			(*cold)++;
 	}
 	free(status);
-}
-
-/* A field of /sys/devices/system/node/node<N>/meminfo, in bytes. */
-static inline uint64_t e2e_node_meminfo(int node, const char *field)
-{
-	char path[96], line[256], key[64];
-	unsigned long long kb = 0;
-	bool found = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/meminfo", node);
-	f = fopen(path, "r");
-	hp_check(f, "open %s: %s", path, strerror(errno));
-	while (!found && fgets(line, sizeof(line), f)) {
-		int d;
-
-		/* "Node 0 MemFree:  123456 kB" */
-		if (sscanf(line, "Node %d %63[^:]: %llu", &d, key, &kb) == 3 && !strcmp(key, field))
-			found = true;
-	}
-	fclose(f);
-	hp_check(found, "%s has no %s", path, field);
-	return (uint64_t)kb << 10;
-}
-
-/* Node 0's free memory above hotpaged's default watermark. */
-static inline int64_t e2e_room0(void)
-{
-	uint64_t total = e2e_node_meminfo(0, "MemTotal");
-
-	return (int64_t)e2e_node_meminfo(0, "MemFree") - (int64_t)(total * E2E_MIN_FREE_PCT / 100);
-}
-
-/*
- * Forks the filler: it binds itself to node 0 and locks 2 MiB chunks there
- * until node 0's room (e2e_room0) is @room bytes, then waits to be killed.
- */
-static inline pid_t e2e_filler_start(int64_t room)
-{
-	int fds[2];
-	char c = 0;
-	pid_t pid;
-
-	hp_check(!pipe(fds), "pipe: %s", strerror(errno));
-	pid = fork();
-	hp_check(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		unsigned long mask = 1;
-		const size_t chunk = 2UL << 20;
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		close(fds[0]);
-		if (set_mempolicy(MPOL_BIND, &mask, 2))
-			_exit(2);
-		while (e2e_room0() > room + (int64_t)chunk) {
-			void *m = mmap(NULL, chunk, PROT_READ | PROT_WRITE,
-				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE | MAP_LOCKED, -1,
-				       0);
-
-			if (m == MAP_FAILED)
-				_exit(3);
-		}
-		if (write(fds[1], &c, 1) != 1)
-			_exit(4);
-		for (;;)
-			pause();
-	}
-	close(fds[1]);
-	hp_check(read(fds[0], &c, 1) == 1, "the filler failed before it was ready");
-	close(fds[0]);
-	return pid;
 }
 
 static inline void e2e_kill(pid_t pid)

@@ -11,11 +11,10 @@
  * Pass: within HOT_DEADLINE_S of the workload's first access at least 90%
  * of the hot pages are on node 0 and at most 5% of the cold ones
  * (move_pages(2) with nodes = NULL, polled every second, stopping as soon
- * as the hot share is reached). The bound: hotpaged needs about two scan
- * passes of 250 ms plus one 1 s window to call a page hot (threshold 4),
- * and one round moves the whole hot set (25.6 MiB at 256 MiB/s), so about
- * 3 to 5 s on an idle 2-CPU TCG host (10 to 35 s measured while other
- * guests ran); 120 s leaves a wide margin for a busy CI machine and is
+ * as the hot share is reached). The bound: hotpaged needs four windows
+ * of 1 s (one scanner sweep each) to call a page hot (threshold 4), and
+ * one round moves the whole hot set, so a few seconds on an idle 2-CPU
+ * TCG host; 120 s leaves a wide margin for a busy CI machine and is
  * reached only when promotion does not work.
  *
  * Counters agree: the daemon's promoted count (its final stats line) is
@@ -77,12 +76,16 @@ static void run(struct e2e_work *w, const char *backend)
 			 "rmmod kmigrated under the scan source: %s", r ? strerror(errno) : "done");
 		printf("%s: rmmod refused while scan is attached: %s\n", backend, strerror(errno));
 	}
-	/* After the daemon: its hotness table (64 MiB) comes out of node 0 too. */
+	/*
+	 * After the daemon, whose own memory comes out of node 0 too; the room
+	 * is what hotpaged may fill, above the headroom it keeps by default.
+	 */
 	room = (int64_t)(w->nhot * KMT_PAGE * E2E_ROOM_HOT_SETS);
-	filler = e2e_filler_start(room);
+	filler = tier_filler_start(tier_headroom_bytes() + (uint64_t)room);
 	printf("%s: sources %s, %zu hot + %zu cold pages on node 1, node 0 room %lld MiB "
 	       "(hot set %zu MiB)\n",
-	       backend, sources, w->nhot, w->ncold, (long long)(e2e_room0() >> 20),
+	       backend, sources, w->nhot, w->ncold,
+	       ((long long)tier_zone_free(0) - (long long)tier_headroom_bytes()) >> 20,
 	       w->nhot * KMT_PAGE >> 20);
 
 	vmstat0 = kmt_vmstat("pgmigrate_success");
@@ -179,7 +182,6 @@ int main(int argc, char **argv)
 	/* Would move the hot pages to node 0 itself. */
 	hp_settings_set("/proc/sys/kernel/numa_balancing", "0", true);
 	kmt_load_or_fail("");
-	hp_check(!kmt_set("scan_period_ms", "250"), "scan_period_ms: %s", strerror(errno));
 	if (env && *env)
 		snprintf(sources, sizeof(sources), "%s", env);
 	else if (damon_offered())

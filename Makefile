@@ -38,21 +38,32 @@ BPF_INCLUDES  := -Iinclude -Iinclude/arch/$(ARCH)
 BPF_CFLAGS    := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 		 $(BPF_INCLUDES) -idirafter /usr/include -idirafter /usr/include/$(shell uname -m)-linux-gnu
 
-# Userspace: user/<prog>.c for each program in PROGRAMS; every other
-# user/*.c is library code linked into the programs and the tests.
+# Userspace, one folder per stage of the data path (the README's layout
+# section says what each holds). A program's main is the file named after
+# it; every other user/*/*.c is product code, archived once in
+# libhotpage.a, which the programs and the tests link.
+USER_DIRS     := user/sources user/hotness user/promote user/control user/daemon user/cmd user/lib
 PROGRAMS      := hotpage-top hotpage-sources hotpaged hotpagectl
-PROG_SRCS     := $(addprefix user/,$(addsuffix .c,$(PROGRAMS)))
-LIB_SRCS      := $(filter-out $(PROG_SRCS),$(wildcard user/*.c))
+PROG_SRCS     := user/cmd/hotpage-top.c user/cmd/hotpage-sources.c user/daemon/hotpaged.c \
+		 user/cmd/hotpagectl.c
+LIB_SRCS      := $(filter-out $(PROG_SRCS),$(foreach d,$(USER_DIRS),$(wildcard $(d)/*.c)))
 LIBS          := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz) -lnuma
 
 WARNINGS      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 		 -Wno-missing-field-initializers
 CFLAGS        ?= -O2 -g
-CFLAGS        += -std=gnu11 $(WARNINGS) -Iinclude -I$(OUTPUT)/skel -Iuser -D_GNU_SOURCE
+CFLAGS        += -std=gnu11 $(WARNINGS) -Iinclude -I$(OUTPUT)/skel $(addprefix -I,$(USER_DIRS)) \
+		 -D_GNU_SOURCE
+# Each object and test binary lists the headers it included (-MMD) in a .d
+# file beside it, read back below; -MP keeps a deleted header from
+# breaking the build.
+DEPFLAGS      = -MMD -MP -MF $@.d
 SAN_FLAGS     := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 LIB_OBJS      := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(LIB_SRCS))
 LIB_SAN_OBJS  := $(patsubst user/%.c,$(OUTPUT)/obj-san/%.o,$(LIB_SRCS))
+LIB           := $(OUTPUT)/obj/libhotpage.a
+LIB_SAN       := $(OUTPUT)/obj-san/libhotpage.a
 BINS          := $(addprefix $(OUTPUT)/bin/,$(PROGRAMS))
 
 # Tests: tests/unit/test_*.c are cmocka suites (built with sanitizers);
@@ -71,9 +82,10 @@ STRESS_TEST_BINS := $(patsubst tests/stress/%.c,$(OUTPUT)/tests/stress/%,$(STRES
 # tests/bench/*.c: benchmarks, run in guests by their bench-* targets.
 BENCH_SRCS    := $(wildcard tests/bench/*.c)
 BENCH_BINS    := $(patsubst tests/bench/%.c,$(OUTPUT)/tests/bench/%,$(BENCH_SRCS))
-TEST_HDRS     := $(wildcard tests/lib/*.h)
 
-HDRS          := $(wildcard include/*.h include/hotpage/*.h user/*.h bpf/*.h)
+# BPF objects have no -MMD: clang -target bpf writes one, but the rule's
+# temporary output would name the wrong target; they depend on all headers.
+HDRS          := $(wildcard include/*.h include/hotpage/*.h bpf/*.h tests/bpf/*.h)
 
 .PHONY: all deps kmod check check-unit check-host check-vm check-stress clean vmlinux-h tests lint bench-migrate bench-sources bench-aggregate bench-e2e
 .DELETE_ON_ERROR:
@@ -85,7 +97,7 @@ all: $(BINS) tests
 tests: $(UNIT_BINS) $(HOST_TEST_BINS) $(HOST_TEST_SCRIPTS) $(VM_TEST_BINS) $(BENCH_BINS) \
        $(STRESS_TEST_BINS)
 
-$(OUTPUT)/bpf $(OUTPUT)/skel $(OUTPUT)/obj $(OUTPUT)/obj-san $(OUTPUT)/bin \
+$(OUTPUT)/bpf $(OUTPUT)/skel $(OUTPUT)/bin \
 $(OUTPUT)/tests/unit $(OUTPUT)/tests/host $(OUTPUT)/tests/vm $(OUTPUT)/tests/bench $(OUTPUT)/bench \
 $(OUTPUT)/tests/stress:
 	$(Q)mkdir -p $@
@@ -104,41 +116,61 @@ $(OUTPUT)/skel/%.skel.h: $(OUTPUT)/bpf/%.bpf.o | $(OUTPUT)/skel
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
 
-$(OUTPUT)/obj/%.o: user/%.c $(HDRS) $(SKELS) | $(OUTPUT)/obj
+# Userspace objects need the skeletons to exist (order-only); which ones
+# they include, and which headers, their .d files say.
+$(OUTPUT)/obj/%.o: user/%.c | $(SKELS)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(OUTPUT)/obj-san/%.o: user/%.c $(HDRS) $(SKELS) | $(OUTPUT)/obj-san
+$(OUTPUT)/obj-san/%.o: user/%.c | $(SKELS)
 	$(call msg,CC-SAN,$@)
-	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -c $< -o $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(OUTPUT)/bin/%: $(OUTPUT)/obj/%.o $(LIB_OBJS) | $(OUTPUT)/bin
-	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(OUTPUT)/tests/unit/%: tests/unit/%.c $(LIB_SAN_OBJS) $(HDRS) $(TEST_HDRS) | $(OUTPUT)/tests/unit
+$(LIB_SAN): $(LIB_SAN_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+define prog_rule
+$(OUTPUT)/bin/$(basename $(notdir $(1))): $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(1)) $(LIB) | $(OUTPUT)/bin
+	$$(call msg,LINK,$$@)
+	$(Q)$(CC) $(CFLAGS) $$^ $(LIBS) -o $$@
+endef
+$(foreach src,$(PROG_SRCS),$(eval $(call prog_rule,$(src))))
+
+# Test programs: one .c each, the shared test helpers in tests/lib.
+TEST_CFLAGS   = $(CFLAGS) -Itests/lib $(DEPFLAGS)
+
+$(OUTPUT)/tests/unit/%: tests/unit/%.c $(LIB_SAN) | $(OUTPUT)/tests/unit $(SKELS)
 	$(call msg,CC-UNIT,$@)
-	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/lib $< $(LIB_SAN_OBJS) $(LIBS) -lcmocka -o $@
+	$(Q)$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) $< $(LIB_SAN) $(LIBS) -lcmocka -o $@
 
-$(OUTPUT)/tests/host/%: tests/host/%.c $(LIB_OBJS) $(HDRS) $(TEST_HDRS) $(SKELS) | $(OUTPUT)/tests/host
+$(OUTPUT)/tests/host/%: tests/host/%.c $(LIB) | $(OUTPUT)/tests/host $(SKELS)
 	$(call msg,CC-TEST,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/lib $< $(LIB_OBJS) $(LIBS) -o $@
+	$(Q)$(CC) $(TEST_CFLAGS) $< $(LIB) $(LIBS) -o $@
 
 $(OUTPUT)/tests/host/%: tests/host/%.sh | $(OUTPUT)/tests/host
 	$(call msg,SCRIPT,$@)
 	$(Q)install -m 0755 $< $@
 
-$(OUTPUT)/tests/vm/%: tests/vm/%.c $(LIB_OBJS) $(HDRS) $(TEST_HDRS) $(SKELS) | $(OUTPUT)/tests/vm
+$(OUTPUT)/tests/vm/%: tests/vm/%.c $(LIB) | $(OUTPUT)/tests/vm $(SKELS)
 	$(call msg,CC-TEST,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/lib $< $(LIB_OBJS) $(LIBS) -o $@
+	$(Q)$(CC) $(TEST_CFLAGS) $< $(LIB) $(LIBS) -o $@
 
-$(OUTPUT)/tests/stress/%: tests/stress/%.c $(LIB_OBJS) $(HDRS) $(TEST_HDRS) $(SKELS) | $(OUTPUT)/tests/stress
+$(OUTPUT)/tests/stress/%: tests/stress/%.c $(LIB) | $(OUTPUT)/tests/stress $(SKELS)
 	$(call msg,CC-TEST,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/lib $< $(LIB_OBJS) $(LIBS) -o $@
+	$(Q)$(CC) $(TEST_CFLAGS) $< $(LIB) $(LIBS) -o $@
 
-$(OUTPUT)/tests/bench/%: tests/bench/%.c $(LIB_OBJS) $(HDRS) $(TEST_HDRS) $(SKELS) | $(OUTPUT)/tests/bench
+$(OUTPUT)/tests/bench/%: tests/bench/%.c $(LIB) | $(OUTPUT)/tests/bench $(SKELS)
 	$(call msg,CC-BENCH,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/lib $< $(LIB_OBJS) $(LIBS) -lpthread -lm -o $@
+	$(Q)$(CC) $(TEST_CFLAGS) $< $(LIB) $(LIBS) -lpthread -lm -o $@
+
+-include $(shell find $(OUTPUT) -name '*.d' 2>/dev/null)
 
 # The committed vmlinux.h is trimmed to the types hotpage's programs use;
 # regenerate it from Debian 6.12's BTF after adding a type to the list.
@@ -284,9 +316,9 @@ uninstall:
 # New code stays clean: clang-format with the repository's style (the module
 # and the generated vmlinux.h excepted: kernel style, generated), clang-tidy
 # and cppcheck on userspace and test code.
-FORMAT_SRCS := $(wildcard bpf/*.c bpf/*.h user/*.c user/*.h include/*.h include/hotpage/*.h \
+FORMAT_SRCS := $(wildcard bpf/*.c bpf/*.h user/*/*.c user/*/*.h include/*.h include/hotpage/*.h \
 		 tests/*/*.c tests/*/*.h tools/*.c)
-TIDY_SRCS   := $(wildcard user/*.c tests/host/*.c tests/vm/*.c tests/stress/*.c tools/*.c)
+TIDY_SRCS   := $(wildcard user/*/*.c tests/host/*.c tests/vm/*.c tests/stress/*.c tools/*.c)
 TIDY_CHECKS := -*,clang-analyzer-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,-bugprone-assignment-in-if-condition,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling,-bugprone-narrowing-conversions,-bugprone-implicit-widening-of-multiplication-result
 
 lint: $(SKELS)
@@ -298,7 +330,7 @@ lint: $(SKELS)
 		exit $${PIPESTATUS[0]}
 	$(call msg,CPPCHECK,$(words $(TIDY_SRCS)) files)
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
-		--inline-suppr --include=/usr/include/bpf/libbpf_common.h -Iinclude -Iuser -Itests/lib $(TIDY_SRCS)
+		--inline-suppr --include=/usr/include/bpf/libbpf_common.h -Iinclude $(addprefix -I,$(USER_DIRS)) -Itests/lib $(TIDY_SRCS)
 
 clean:
 	$(call msg,CLEAN,$(OUTPUT))

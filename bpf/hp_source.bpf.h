@@ -10,7 +10,7 @@
  * events/s once two or more CPUs produce into it (its reservation is
  * serialised by one spinlock), against 12-43 M/s for one producer. So
  * every CPU gets its own ring: hp_rings is an array of ring buffer maps
- * indexed by CPU id. Userspace creates it once (user/transport.c) and
+ * indexed by CPU id. Userspace creates it once (user/sources/transport.c) and
  * hands the same outer map to every source object before load
  * (bpf_map__reuse_fd), so all sources land in one set of rings that one
  * epoll loop drains; a full ring is a counted drop, never a stall.
@@ -212,7 +212,7 @@ static __always_inline __u64 hp_event_clock(struct hp_source_cpu *state)
  * CPU touches) and sends HP_STAGE_RECORDS of them to its ring as one
  * record: one ring operation per 16 records. A CPU that stops producing
  * would strand its last records; userspace takes those from the stage
- * (user/transport.c), and the compare-and-exchange on hp_source_cpu.stage
+ * (user/sources/transport.c), and the compare-and-exchange on hp_source_cpu.stage
  * decides who owns them (see include/hotpage/event.h).
  *
  * One producer per entry: the programs of one object never nest on a

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * hotpaged's kmigrated backend: one run of this SEC("syscall") program
- * hands a batch of requests to kmigrated.ko (user/promote_kmigrated.c).
+ * hands a batch of requests to kmigrated.ko (user/promote/promote_kmigrated.c).
  * The kfunc extern resolves only while the module is loaded, so the
  * daemon loads this object only then.
  */

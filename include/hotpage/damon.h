@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The `damon` source's maps, shared by bpf/damon.bpf.c and user/damon_source.c.
+ * The `damon` source's maps, shared by bpf/damon.bpf.c and user/sources/damon_source.c.
  *
  * damon:damon_aggregated names neither the DAMON context nor the process a
  * region belongs to: it runs in the context's kdamond thread and gives the

@@ -119,7 +119,7 @@ struct hp_source_config {
  * staged[0, HP_STAGE_COUNT(stage)) are records written and not yet sent.
  * The CPU's program sends them to its ring when all HP_STAGE_RECORDS are
  * written; userspace takes them from a CPU that has stopped producing
- * (user/transport.c). Whoever moves stage from (gen, n) to (gen + 1, 0)
+ * (user/sources/transport.c). Whoever moves stage from (gen, n) to (gen + 1, 0)
  * with a compare-and-exchange owns staged[0, n); the loser of a race
  * leaves them alone, so that no record is sent twice or lost.
  */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Aggregation benchmark (make bench-aggregate): the heat table
- * (user/heat.c), the daemon's per-page state, on one core, at three
+ * (user/hotness/heat.c), the daemon's per-page state, on one core, at three
  * memory sizes: 1 M, 16 M and 268 M pages of 4 KiB (4 GiB, 64 GiB and
  * 1 TiB), split over two nodes (a fast one and a slow one, a quarter and
  * three quarters) with a hole between, as hot-added CXL memory sits.

@@ -27,7 +27,7 @@
  *              source at default sampling, and for the transport alone
  *              with a test producer (tests/bpf/hp_flood.bpf.c) paced at
  *              1 M events/s, then unpaced
- *   PFN        user/pagemap.c resolving the fault source's events (default
+ *   PFN        user/sources/pagemap.c resolving the fault source's events (default
  *              period) of a 256 MiB mapping that stays mapped: ns per
  *              event as the consumer receives them, all again long after
  *              (cold struct pages, fresh cache), and from the cache

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hotpagectl heatmap (user/heatmap.c) draws a real hot-set map: the test
+ * hotpagectl heatmap (user/cmd/heatmap.c) draws a real hot-set map: the test
  * pins a map of hotpaged's type (hp_hot_map_open) and republishes a
  * moving set of pages while the heat map samples it, then checks the PNG
  * byte by byte: signature, IHDR width and height, every chunk's CRC, IDAT

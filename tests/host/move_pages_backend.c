@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The move_pages(2) promotion backend (user/promote_move_pages.c) on the
+ * The move_pages(2) promotion backend (user/promote/promote_move_pages.c) on the
  * running kernel, whatever its nodes: pages already on the target are
  * refused as such after one query call; a node without memory, a process
  * that exited, a page never touched, an unmapped address and a request

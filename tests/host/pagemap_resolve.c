@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * PFN resolution (user/pagemap.c) against the kernel's own answers: a child
+ * PFN resolution (user/sources/pagemap.c) against the kernel's own answers: a child
  * maps 2 * NR_PAGES pages and touches every other one; events for all of
  * them, shuffled, are resolved in batches. Each touched page must get the
  * PFN /proc/PID/pagemap shows when read directly and the node move_pages(2)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Records a CPU staged and then stopped adding to are not stranded
- * (user/transport.c, bpf/hp_source.bpf.h): a child faults on a few pages,
+ * (user/sources/transport.c, bpf/hp_source.bpf.h): a child faults on a few pages,
  * fewer than a stage holds, while the fault source samples every fault of
  * its tgid and nothing else runs in scope. Then:
  * - polling alone, without a drain, delivers every record within a few

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The census of idle pages (user/census.c) on a fake /proc: processes
+ * The census of idle pages (user/hotness/census.c) on a fake /proc: processes
  * with maps and pagemap files, and a kpageflags file, against a heat
  * table whose history the test writes.
  */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Parsing of command-line values (user/cli.c) and of attach types (user/fault_source.c). */
+/* Parsing of command-line values (user/lib/cli.c) and of attach types (user/sources/fault_source.c). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * hotpaged's config file (user/config.c): a corpus of bad lines, each
+ * hotpaged's config file (user/control/config.c): a corpus of bad lines, each
  * refused with its exact line number and a reason; the file checks; and
  * the shipped etc/hotpaged.conf, whose documented values must be the
  * compiled defaults.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The control protocol (user/control.c): encoding and decoding of
+ * The control protocol (user/control/control.c): encoding and decoding of
  * messages, request words, the command syntax, bounded output, and the
  * daemon's socket= key.
  */

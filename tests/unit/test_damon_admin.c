@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * DAMON sysfs handling (user/damon_admin.c): paths, parsing, the ownership
+ * DAMON sysfs handling (user/sources/damon_admin.c): paths, parsing, the ownership
  * rules, and scan / start / reclaim against a fake admin tree (plain
  * files, so writing nr_kdamonds creates no directories there).
  */

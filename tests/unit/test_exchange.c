@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The exchange plan (user/exchange.c), the hot sets (user/hotset.c) and
- * the ping-pong guard (user/moved.c): pure functions on made-up inputs.
+ * The exchange plan (user/promote/exchange.c), the hot sets (user/hotness/hotset.c) and
+ * the ping-pong guard (user/promote/moved.c): pure functions on made-up inputs.
  */
 #include <errno.h>
 #include <stdarg.h>

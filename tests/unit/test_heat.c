@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The per-page heat table (user/heat.c): windows, heat, idleness, selection. */
+/* The per-page heat table (user/hotness/heat.c): windows, heat, idleness, selection. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>

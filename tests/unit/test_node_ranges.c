@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Node physical ranges from sysfs memory blocks (user/node_ranges.c), on a fake sysfs tree. */
+/* Node physical ranges from sysfs memory blocks (user/lib/node_ranges.c), on a fake sysfs tree. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Per-page counting, top-N selection of the hottest pages (user/page_top.c), table rows. */
+/* Per-page counting, top-N selection of the hottest pages (user/cmd/page_top.c), table rows. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>

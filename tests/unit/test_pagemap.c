@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The PFN cache and batching of user/pagemap.c, against a fake pagemap:
+ * The PFN cache and batching of user/sources/pagemap.c, against a fake pagemap:
  * hits and misses, one read per run of neighbouring pages, TTL, per-process
  * invalidation, flush, and what is (not) cached.
  */

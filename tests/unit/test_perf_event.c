@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * How the perf source picks and encodes its event (user/perf_source.c):
+ * How the perf source picks and encodes its event (user/sources/perf_source.c):
  * sysfs format specs, event descriptions, and the candidates a PMU tree
  * offers, on fake trees under a temporary directory.
  */

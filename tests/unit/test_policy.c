@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Promotion policy (user/policy.c): defaults, every key, refusals, decisions. */
+/* Promotion policy (user/promote/policy.c): defaults, every key, refusals, decisions. */
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>

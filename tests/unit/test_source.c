@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Pure parts of the sources: the registry, counter sums, scope checks
- * (user/source.c), parameter strings (user/params.c, the fault and perf
+ * (user/sources/source.c), parameter strings (user/lib/params.c, the fault and perf
  * sources' parsers) and the fault error code's meaning (hotpage/fault.h).
  */
 #include <errno.h>

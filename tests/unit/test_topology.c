@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Memory topology from fake sysfs trees (user/topology.c). */
+/* Memory topology from fake sysfs trees (user/lib/topology.c). */
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The transport's record checks, ring sizes and stage taking
- * (user/transport.c), and the record's layout.
+ * (user/sources/transport.c), and the record's layout.
  */
 #include <errno.h>
 #include <pthread.h>

@@ -30,7 +30,7 @@ static int fail(int *line_out, int line, char *err, size_t err_len, const char *
 	va_list ap;
 
 	va_start(ap, fmt);
-	// NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): see user/catf.c
+	// NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): see user/lib/catf.c
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
 	if (line)

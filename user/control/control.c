@@ -226,7 +226,7 @@ void hp_ctl_printf(struct hp_ctl_out *out, const char *fmt, ...)
 	if (out->overflow)
 		return;
 	va_start(ap, fmt);
-	/* clang-tidy 14 false positive across files in one run (see user/catf.c). */
+	/* clang-tidy 14 false positive across files in one run (see user/lib/catf.c). */
 	// NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized)
 	n = vsnprintf(out->buf + out->len, out->cap - out->len, fmt, ap);
 	va_end(ap);

@@ -25,7 +25,7 @@ static void set_err(char *err, size_t len, const char *fmt, ...)
 	if (!err || !len)
 		return;
 	va_start(ap, fmt);
-	/* clang-tidy 14 false positive across files in one run (see user/catf.c). */
+	/* clang-tidy 14 false positive across files in one run (see user/lib/catf.c). */
 	// NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized)
 	vsnprintf(err, len, fmt, ap);
 	va_end(ap);

@@ -2,7 +2,7 @@
 /*
  * The `damon` hotness source: DAMON's aggregated regions as HP_EV_REGION
  * records (bpf/damon.bpf.c on damon:damon_aggregated), from a DAMON
- * context hotpage starts and stops itself (user/damon_admin.c) or from an
+ * context hotpage starts and stops itself (user/sources/damon_admin.c) or from an
  * existing kdamond it only observes.
  *
  * Parameters (struct hp_source_opts.param, "key=value,..."):

@@ -18,7 +18,7 @@
 #include "source.h"
 #include "transport.h"
 
-/* Each defined in its user/<name>_source.c. */
+/* Each defined in its user/sources/<name>_source.c. */
 extern const struct hp_source_ops hp_source_fault, hp_source_numa_hint, hp_source_perf,
 	hp_source_damon, hp_source_scan;
 

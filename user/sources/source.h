@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Hotness sources, userspace side: one struct hp_source_ops per source
- * (user/<name>_source.c), a registry that lists them (user/source.c), and
+ * (user/sources/<name>_source.c), a registry that lists them (user/sources/source.c), and
  * the helpers every source uses on the maps of bpf/hp_source.bpf.h.
  */
 #ifndef HOTPAGE_SOURCE_H
@@ -15,7 +15,7 @@
 
 struct bpf_object;
 struct bpf_map;
-struct hp_transport; /* user/transport.h: the per-CPU rings */
+struct hp_transport; /* user/sources/transport.h: the per-CPU rings */
 
 /* How to run a source; zero-initialised means the source's defaults. */
 struct hp_source_opts {
@@ -40,7 +40,7 @@ struct hp_source_probe {
 };
 
 /*
- * A running source: its BPF object and links; each user/<name>_source.c
+ * A running source: its BPF object and links; each user/sources/<name>_source.c
  * defines it. (Not "struct hp_source": C tags share one namespace, and
  * enum hp_source in hotpage/event.h has that name.)
  */

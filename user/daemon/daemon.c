@@ -18,6 +18,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "kmigrated.h"
 #include "cli.h"
 #include "daemon_internal.h"
 #include "hotpage/hot_pages.h"
@@ -378,7 +379,7 @@ static int start_default_sources(struct daemon *d)
 static int choose_backend(struct daemon *d)
 {
 	enum hp_backend_choice b = d->opts->backend;
-	bool module = access(KMIGRATED_SYSFS, F_OK) == 0;
+	bool module = access(KMIGRATED_SYSFS_DIR, F_OK) == 0;
 	char err[256] = "";
 	int ret;
 

@@ -12,6 +12,7 @@
 
 #include "daemon_internal.h"
 #include "kmigrated.h"
+#include "promote_kmigrated.h"
 #include "scan_source.h"
 
 /*
@@ -193,7 +194,7 @@ static int cmd_policy_set(struct daemon *d, int argc, const char *const *argv,
 
 static bool module_loaded(void)
 {
-	return access(KMIGRATED_SYSFS, F_OK) == 0;
+	return access(KMIGRATED_SYSFS_DIR, F_OK) == 0;
 }
 
 static __u64 uptime_s(const struct daemon *d)
@@ -219,7 +220,7 @@ static int cmd_status(struct daemon *d, struct hp_ctl_out *out)
 	else
 		hp_ctl_printf(out, "backend: none (%s)\n", d->can_promote ? "not chosen" : d->why);
 	hp_ctl_printf(out, "module: kmigrated %s\n",
-		      module_loaded() ? "loaded (" KMIGRATED_SYSFS ")" : "not loaded");
+		      module_loaded() ? "loaded (" KMIGRATED_SYSFS_DIR ")" : "not loaded");
 	hp_ctl_printf(out, "sources:");
 	for (size_t i = 0; i < d->nr_src; i++) {
 		if (d->src[i].period)
@@ -345,17 +346,7 @@ static void stat_add(struct stat_list *l, enum stat_section sec, const char *lab
 /* One counter of /sys/kernel/mm/kmigrated; false when unreadable. */
 static bool read_module_u64(const char *name, __u64 *value)
 {
-	char path[128], buf[32];
-	FILE *f;
-	bool ok;
-
-	snprintf(path, sizeof(path), KMIGRATED_SYSFS "/%s", name);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	ok = fgets(buf, sizeof(buf), f) && sscanf(buf, "%llu", (unsigned long long *)value) == 1;
-	fclose(f);
-	return ok;
+	return !hp_kmigrated_read_u64(name, value);
 }
 
 static const char *const module_counters[] = {
@@ -640,7 +631,7 @@ static void collect_module(struct stat_list *l)
 	for (size_t i = 0; i < sizeof(module_counters) / sizeof(module_counters[0]); i++)
 		if (read_module_u64(module_counters[i], &v))
 			stat_add(l, SEC_MODULE, "", module_counters[i], true,
-				 "kmigrated counter (" KMIGRATED_SYSFS ").", v);
+				 "kmigrated counter (" KMIGRATED_SYSFS_DIR ").", v);
 	if (read_module_u64("queued", &v))
 		stat_add(l, SEC_MODULE, "", "queued", false, "Pages in kmigrated's queues now.", v);
 }

@@ -30,7 +30,6 @@
 #include "transport.h"
 
 #define EVENT_BATCH 4096
-#define KMIGRATED_SYSFS "/sys/kernel/mm/kmigrated"
 /* backend=auto on move_pages: how often to look whether kmigrated.ko is back. */
 #define BACKEND_RECHECK_NS (3ULL * 1000000000ULL)
 #define INVALIDATE_SEEN_MAX 64 /* processes whose cache a round dropped already */

@@ -16,6 +16,7 @@
 #include <numaif.h>
 
 #include "daemon_internal.h"
+#include "kmigrated.h"
 #include "promote_kmigrated.h"
 
 /* ------------------------------------------------------------ backend */
@@ -62,11 +63,11 @@ static void backend_recheck(struct daemon *d, __u64 now)
 		return;
 	on_kmigrated = !strcmp(d->backend.name, "kmigrated");
 	if (on_kmigrated) {
-		if (access(KMIGRATED_SYSFS, F_OK))
+		if (access(KMIGRATED_SYSFS_DIR, F_OK))
 			backend_switch(d, false, now);
 	} else if (now >= d->backend_recheck_ns) {
 		d->backend_recheck_ns = now + BACKEND_RECHECK_NS;
-		if (!access(KMIGRATED_SYSFS, F_OK))
+		if (!access(KMIGRATED_SYSFS_DIR, F_OK))
 			backend_switch(d, true, now);
 	}
 }
@@ -362,16 +363,9 @@ static int cmp_pending(const void *a, const void *b)
 /* Pages in kmigrated's queues now; 0 when unknown. */
 static __u64 module_queued(void)
 {
-	char buf[32] = "";
-	unsigned long long v = 0;
-	FILE *f = fopen(KMIGRATED_SYSFS "/queued", "re");
+	__u64 v;
 
-	if (f) {
-		if (fgets(buf, sizeof(buf), f))
-			sscanf(buf, "%llu", &v);
-		fclose(f);
-	}
-	return v;
+	return hp_kmigrated_read_u64(KMIGRATED_SYSFS_QUEUED, &v) ? 0 : v;
 }
 
 /*
@@ -665,18 +659,16 @@ static bool scan_running(const struct daemon *d)
  */
 static bool window_ends(struct daemon *d)
 {
-	char buf[32] = "";
 	__u64 sweeps;
-	FILE *f;
+	int ret;
 
 	if (!scan_running(d))
 		return true;
-	f = fopen(KMIGRATED_SYSFS "/scan_sweeps", "re");
-	if (!f)
+	ret = hp_kmigrated_read_u64("scan_sweeps", &sweeps);
+	if (ret == -ENOENT)
 		return true;
-	if (!fgets(buf, sizeof(buf), f) || sscanf(buf, "%llu", (unsigned long long *)&sweeps) != 1)
+	if (ret)
 		sweeps = d->scan_sweeps + 1;
-	fclose(f);
 	if (sweeps == d->scan_sweeps)
 		return false;
 	d->scan_sweeps = sweeps;

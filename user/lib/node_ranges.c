@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "node_ranges.h"
+#include "sysfile.h"
 
 int hp_parse_block_size(const char *text, __u64 *bytes)
 {
@@ -168,19 +169,6 @@ __u64 hp_phys_ranges_bytes(const struct hp_phys_ranges *ranges)
 	return sum;
 }
 
-static int read_text(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	int ret = 0;
-
-	if (!f)
-		return -errno;
-	if (!fgets(buf, (int)len, f))
-		ret = -EIO;
-	fclose(f);
-	return ret;
-}
-
 /* Offline blocks are skipped: DAMON finds no page to check there. */
 static bool block_online(const char *sys_root, __u64 index)
 {
@@ -188,7 +176,7 @@ static bool block_online(const char *sys_root, __u64 index)
 
 	snprintf(path, sizeof(path), "%s/memory/memory%llu/state", sys_root,
 		 (unsigned long long)index);
-	if (read_text(path, state, sizeof(state)))
+	if (hp_read_line(path, state, sizeof(state)))
 		return true; /* no state file: count it */
 	return !strncmp(state, "online", 6);
 }
@@ -225,7 +213,7 @@ int hp_node_ranges_read(const char *sys_root, __u64 node_mask, struct hp_phys_ra
 
 	*out = (struct hp_phys_ranges){ 0 };
 	snprintf(path, sizeof(path), "%s/memory/block_size_bytes", sys_root);
-	ret = read_text(path, text, sizeof(text));
+	ret = hp_read_line(path, text, sizeof(text));
 	if (!ret)
 		ret = hp_parse_block_size(text, &block_size);
 	if (ret) {

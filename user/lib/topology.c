@@ -11,25 +11,11 @@
 #include <unistd.h>
 
 #include "topology.h"
+#include "catf.h"
+#include "sysfile.h"
 
 #define NODE_DIR "devices/system/node"
 #define TIER_DIR "devices/virtual/memory_tiering"
-
-static void set_err(char *err, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !len)
-		return;
-	va_start(ap, fmt);
-	/* clang-tidy 14 false positive across files in one run (see user/lib/catf.c). */
-	// NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized)
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
 
 static bool valid_node(int node)
 {
@@ -103,21 +89,15 @@ static int read_line(const char *root, char *buf, size_t len, const char *fmt, .
 {
 	char rel[PATH_MAX / 2], path[PATH_MAX];
 	va_list ap;
-	FILE *f;
+	int ret;
 
 	va_start(ap, fmt);
 	// NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized)
 	vsnprintf(rel, sizeof(rel), fmt, ap);
 	va_end(ap);
 	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	if (!fgets(buf, (int)len, f))
-		buf[0] = '\0';
-	fclose(f);
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
+	ret = hp_read_line(path, buf, len);
+	return ret == -EIO ? 0 : ret; /* an empty file is an empty value */
 }
 
 static int read_mask(const char *root, const char *rel, __u64 *mask, char *err, size_t err_len)
@@ -126,13 +106,13 @@ static int read_mask(const char *root, const char *rel, __u64 *mask, char *err, 
 	int ret = read_line(root, line, sizeof(line), "%s", rel);
 
 	if (ret) {
-		set_err(err, err_len, "%s/%s: %s", root, rel, strerror(-ret));
+		hp_set_err(err, err_len, "%s/%s: %s", root, rel, strerror(-ret));
 		return ret;
 	}
 	ret = hp_topo_parse_list(line, mask, NULL);
 	if (ret)
-		set_err(err, err_len, "%s/%s: cannot read node list '%s'%s", root, rel, line,
-			ret == -ERANGE ? " (nodes past 63 are not supported)" : "");
+		hp_set_err(err, err_len, "%s/%s: cannot read node list '%s'%s", root, rel, line,
+			   ret == -ERANGE ? " (nodes past 63 are not supported)" : "");
 	return ret;
 }
 
@@ -146,8 +126,8 @@ static int read_distances(struct hp_topology *t, int node, char *err, size_t err
 	if (ret == -ENOENT)
 		return 0; /* distances unknown: nearest falls back to the lower id */
 	if (ret) {
-		set_err(err, err_len, "%s/" NODE_DIR "/node%d/distance: %s", t->root, node,
-			strerror(-ret));
+		hp_set_err(err, err_len, "%s/" NODE_DIR "/node%d/distance: %s", t->root, node,
+			   strerror(-ret));
 		return ret;
 	}
 	for (int to = 0; to < HP_TOPO_MAX_NODES; to++) {
@@ -158,9 +138,9 @@ static int read_distances(struct hp_topology *t, int node, char *err, size_t err
 		while (*p == ' ')
 			p++;
 		if (parse_uint(&p, &d) || d > 255) {
-			set_err(err, err_len,
-				"%s/" NODE_DIR "/node%d/distance: bad distance list '%s'", t->root,
-				node, line);
+			hp_set_err(err, err_len,
+				   "%s/" NODE_DIR "/node%d/distance: bad distance list '%s'",
+				   t->root, node, line);
 			return -EINVAL;
 		}
 		t->distance[node][to] = (__u8)d;
@@ -238,7 +218,7 @@ int hp_topology_read(const char *root, struct hp_topology *topo, char *err, size
 
 	memset(topo, 0, sizeof(*topo));
 	if (strlen(root) >= sizeof(topo->root)) {
-		set_err(err, err_len, "sysfs root too long: %s", root);
+		hp_set_err(err, err_len, "sysfs root too long: %s", root);
 		return -ENAMETOOLONG;
 	}
 	snprintf(topo->root, sizeof(topo->root), "%s", root);
@@ -247,8 +227,8 @@ int hp_topology_read(const char *root, struct hp_topology *topo, char *err, size
 
 	ret = read_mask(root, NODE_DIR "/online", &topo->online, err, err_len);
 	if (ret == -ENOENT)
-		set_err(err, err_len, "%s/" NODE_DIR "/online: missing (a kernel without NUMA?)",
-			root);
+		hp_set_err(err, err_len, "%s/" NODE_DIR "/online: missing (a kernel without NUMA?)",
+			   root);
 	if (ret)
 		return ret;
 	ret = read_mask(root, NODE_DIR "/has_memory", &topo->memory, err, err_len);
@@ -263,8 +243,9 @@ int hp_topology_read(const char *root, struct hp_topology *topo, char *err, size
 			continue;
 		ret = read_line(root, line, sizeof(line), NODE_DIR "/node%d/cpulist", n);
 		if (!ret && hp_topo_parse_list(line, NULL, &topo->nr_cpus[n])) {
-			set_err(err, err_len, "%s/" NODE_DIR "/node%d/cpulist: bad CPU list '%s'",
-				root, n, line);
+			hp_set_err(err, err_len,
+				   "%s/" NODE_DIR "/node%d/cpulist: bad CPU list '%s'", root, n,
+				   line);
 			return -EINVAL;
 		}
 		if (topo->nr_cpus[n])
@@ -354,14 +335,15 @@ bool hp_topology_can_promote(const struct hp_topology *topo, char *why, size_t w
 	char nodes[128];
 
 	if (!topo->memory) {
-		set_err(why, why_len, "no node has memory");
+		hp_set_err(why, why_len, "no node has memory");
 		return false;
 	}
 	if (topo->memory & ~topo->top_tier)
 		return true;
 	hp_topo_format_list(topo->memory, nodes, sizeof(nodes));
 	if (!topo->tiers_known) {
-		set_err(why, why_len,
+		hp_set_err(
+			why, why_len,
 			"no memory tiers in sysfs: all memory (nodes %s) is one tier, nothing to promote",
 			nodes);
 	} else {
@@ -372,13 +354,14 @@ bool hp_topology_can_promote(const struct hp_topology *topo, char *why, size_t w
 				tier = topo->tier[n];
 		}
 		if (topo->nr_tiers <= 1)
-			set_err(why, why_len,
+			hp_set_err(
+				why, why_len,
 				"one memory tier (memory_tier%d: nodes %s): all memory is top tier, nothing to promote",
 				tier, nodes);
 		else
-			set_err(why, why_len,
-				"all memory nodes (%s) are in the top tiers: nothing to promote",
-				nodes);
+			hp_set_err(why, why_len,
+				   "all memory nodes (%s) are in the top tiers: nothing to promote",
+				   nodes);
 	}
 	return false;
 }

@@ -12,6 +12,7 @@
 #include "heat.h"
 #include "policy.h"
 #include "topology.h"
+#include "catf.h"
 
 const char *const hp_policy_keys[] = {
 	"threshold", /* windows with an access, of the last 8 */
@@ -25,22 +26,6 @@ const char *const hp_policy_keys[] = {
 	"headroom", /* free memory kept on a fast node */
 	NULL,
 };
-
-static void set_err(char *err, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !len)
-		return;
-	va_start(ap, fmt);
-	/* clang-tidy 14 false positive across files in one run (see user/lib/catf.c). */
-	// NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized)
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
 
 void hp_policy_defaults(struct hp_policy *policy)
 {
@@ -63,10 +48,10 @@ static int parse_u32_key(const char *key, const char *value, __u32 min, __u32 ma
 	int ret = hp_parse_u32(value, min, max, out);
 
 	if (ret == -ERANGE)
-		set_err(err, err_len, "%s=%s: out of range: must be %u..%u%s", key, value, min, max,
-			unit);
+		hp_set_err(err, err_len, "%s=%s: out of range: must be %u..%u%s", key, value, min,
+			   max, unit);
 	else if (ret)
-		set_err(err, err_len, "%s=%s: not a whole number%s", key, value, unit);
+		hp_set_err(err, err_len, "%s=%s: not a whole number%s", key, value, unit);
 	return ret ? -EINVAL : 0;
 }
 
@@ -92,7 +77,8 @@ static int parse_headroom(const char *key, const char *value, struct hp_policy *
 		goto bad;
 	if (!strcmp(end, "%")) {
 		if (v > 100) {
-			set_err(err, err_len, "%s=%s: a percentage must be 0..100%%", key, value);
+			hp_set_err(err, err_len, "%s=%s: a percentage must be 0..100%%", key,
+				   value);
 			return -EINVAL;
 		}
 		p->headroom_auto = false;
@@ -121,7 +107,7 @@ static int parse_headroom(const char *key, const char *value, struct hp_policy *
 	if (*end && end[1])
 		goto bad;
 	if (v > (ULLONG_MAX >> shift)) {
-		set_err(err, err_len, "%s=%s: too large", key, value);
+		hp_set_err(err, err_len, "%s=%s: too large", key, value);
 		return -EINVAL;
 	}
 	p->headroom_auto = false;
@@ -129,7 +115,8 @@ static int parse_headroom(const char *key, const char *value, struct hp_policy *
 	p->headroom_pct = 0;
 	return 0;
 bad:
-	set_err(err, err_len,
+	hp_set_err(
+		err, err_len,
 		"%s=%s: expected auto, a percentage (5%%) or a size in bytes, K, M, G or T (512M)",
 		key, value);
 	return -EINVAL;
@@ -153,20 +140,20 @@ static int parse_tgids(const char *list, struct hp_policy *p, char *err, size_t 
 		__u32 tgid;
 
 		if (!len || len >= sizeof(buf)) {
-			set_err(err, err_len,
-				"scope=tgids:%s: expected process ids separated by ','", list);
+			hp_set_err(err, err_len,
+				   "scope=tgids:%s: expected process ids separated by ','", list);
 			return -EINVAL;
 		}
 		memcpy(buf, item, len);
 		buf[len] = '\0';
 		if (hp_parse_u32(buf, 1, INT_MAX, &tgid)) {
-			set_err(err, err_len, "scope=tgids:%s: '%s' is not a process id", list,
-				buf);
+			hp_set_err(err, err_len, "scope=tgids:%s: '%s' is not a process id", list,
+				   buf);
 			return -EINVAL;
 		}
 		if (n == HP_POLICY_TGIDS_MAX) {
-			set_err(err, err_len, "scope=tgids:...: more than %d processes",
-				HP_POLICY_TGIDS_MAX);
+			hp_set_err(err, err_len, "scope=tgids:...: more than %d processes",
+				   HP_POLICY_TGIDS_MAX);
 			return -EINVAL;
 		}
 		p->tgids[n++] = tgid;
@@ -190,20 +177,21 @@ static int parse_cgroup(const char *path, struct hp_policy *p, char *err, size_t
 	size_t len = strlen(path);
 
 	if (path[0] != '/') {
-		set_err(err, err_len,
+		hp_set_err(
+			err, err_len,
 			"scope=cgroup:%s: expected a cgroup v2 path from its root, e.g. /system.slice/db.service",
 			path);
 		return -EINVAL;
 	}
 	if (len >= sizeof(p->cgroup)) {
-		set_err(err, err_len, "scope=cgroup:...: path longer than %zu bytes",
-			sizeof(p->cgroup) - 1);
+		hp_set_err(err, err_len, "scope=cgroup:...: path longer than %zu bytes",
+			   sizeof(p->cgroup) - 1);
 		return -EINVAL;
 	}
 	if (strstr(path, "/../") || (len >= 3 && !strcmp(path + len - 3, "/..")) ||
 	    strchr(path, ',') || strchr(path, '\n')) {
-		set_err(err, err_len, "scope=cgroup:%s: '..', ',' and newlines are not allowed",
-			path);
+		hp_set_err(err, err_len, "scope=cgroup:%s: '..', ',' and newlines are not allowed",
+			   path);
 		return -EINVAL;
 	}
 	/* "/a/b/" and "/a/b" are the same group; "/" stays. */
@@ -228,7 +216,8 @@ static int parse_scope(const char *value, struct hp_policy *p, char *err, size_t
 		return parse_tgids(value + 6, p, err, err_len);
 	if (!strncmp(value, "cgroup:", 7))
 		return parse_cgroup(value + 7, p, err, err_len);
-	set_err(err, err_len, "scope=%s: expected all, tgids:PID,PID,... or cgroup:/PATH", value);
+	hp_set_err(err, err_len, "scope=%s: expected all, tgids:PID,PID,... or cgroup:/PATH",
+		   value);
 	return -EINVAL;
 }
 
@@ -277,7 +266,8 @@ static int set_on(struct hp_policy *p, const char *key, const char *value, char 
 	/* min_free: the name of the headroom before demotion made room below it. */
 	if (!strcmp(key, "headroom") || !strcmp(key, "min_free"))
 		return parse_headroom(key, value, p, err, err_len);
-	set_err(err, err_len,
+	hp_set_err(
+		err, err_len,
 		"unknown key '%s' (keys: threshold, window_ms, min_idle, target, rate_mbps, batch, scope, pingpong_ms, headroom)",
 		key);
 	return -EINVAL;
@@ -286,46 +276,47 @@ static int set_on(struct hp_policy *p, const char *key, const char *value, char 
 int hp_policy_validate(const struct hp_policy *p, char *err, size_t err_len)
 {
 	if (p->threshold < 1 || p->threshold > HP_POLICY_THRESHOLD_MAX) {
-		set_err(err, err_len,
+		hp_set_err(
+			err, err_len,
 			"threshold=%u: out of range: must be 1..%u windows with an access, of the last 8",
 			p->threshold, HP_POLICY_THRESHOLD_MAX);
 		return -EINVAL;
 	}
 	if (p->window_ms < HP_POLICY_WINDOW_MIN_MS || p->window_ms > HP_POLICY_WINDOW_MAX_MS) {
-		set_err(err, err_len, "window_ms=%u: out of range: must be %u..%u milliseconds",
-			p->window_ms, HP_POLICY_WINDOW_MIN_MS, HP_POLICY_WINDOW_MAX_MS);
+		hp_set_err(err, err_len, "window_ms=%u: out of range: must be %u..%u milliseconds",
+			   p->window_ms, HP_POLICY_WINDOW_MIN_MS, HP_POLICY_WINDOW_MAX_MS);
 		return -EINVAL;
 	}
 	if (p->min_idle < 1 || p->min_idle > HP_POLICY_MIN_IDLE_MAX) {
-		set_err(err, err_len,
-			"min_idle=%u: out of range: must be 1..%u windows without an access",
-			p->min_idle, HP_POLICY_MIN_IDLE_MAX);
+		hp_set_err(err, err_len,
+			   "min_idle=%u: out of range: must be 1..%u windows without an access",
+			   p->min_idle, HP_POLICY_MIN_IDLE_MAX);
 		return -EINVAL;
 	}
 	if (p->target_node != HP_POLICY_TARGET_AUTO &&
 	    (p->target_node < 0 || p->target_node >= HP_TOPO_MAX_NODES)) {
-		set_err(err, err_len, "target=%d: must be auto or a node 0..%d", p->target_node,
-			HP_TOPO_MAX_NODES - 1);
+		hp_set_err(err, err_len, "target=%d: must be auto or a node 0..%d", p->target_node,
+			   HP_TOPO_MAX_NODES - 1);
 		return -EINVAL;
 	}
 	if (p->rate_mbps > HP_POLICY_RATE_MAX_MBPS) {
-		set_err(err, err_len, "rate_mbps=%u: out of range: must be 0..%u MiB/s",
-			p->rate_mbps, HP_POLICY_RATE_MAX_MBPS);
+		hp_set_err(err, err_len, "rate_mbps=%u: out of range: must be 0..%u MiB/s",
+			   p->rate_mbps, HP_POLICY_RATE_MAX_MBPS);
 		return -EINVAL;
 	}
 	if (p->batch < 1 || p->batch > HP_POLICY_BATCH_MAX) {
-		set_err(err, err_len, "batch=%u: out of range: must be 1..%u pages", p->batch,
-			HP_POLICY_BATCH_MAX);
+		hp_set_err(err, err_len, "batch=%u: out of range: must be 1..%u pages", p->batch,
+			   HP_POLICY_BATCH_MAX);
 		return -EINVAL;
 	}
 	if (p->pingpong_ms > HP_POLICY_PINGPONG_MAX_MS) {
-		set_err(err, err_len, "pingpong_ms=%u: out of range: must be 0..%u milliseconds",
-			p->pingpong_ms, HP_POLICY_PINGPONG_MAX_MS);
+		hp_set_err(err, err_len, "pingpong_ms=%u: out of range: must be 0..%u milliseconds",
+			   p->pingpong_ms, HP_POLICY_PINGPONG_MAX_MS);
 		return -EINVAL;
 	}
 	if (p->headroom_pct > 100) {
-		set_err(err, err_len, "headroom=%u%%: a percentage must be 0..100%%",
-			p->headroom_pct);
+		hp_set_err(err, err_len, "headroom=%u%%: a percentage must be 0..100%%",
+			   p->headroom_pct);
 		return -EINVAL;
 	}
 	switch (p->scope) {
@@ -333,19 +324,19 @@ int hp_policy_validate(const struct hp_policy *p, char *err, size_t err_len)
 		break;
 	case HP_SCOPE_TGIDS:
 		if (!p->nr_tgids || p->nr_tgids > HP_POLICY_TGIDS_MAX) {
-			set_err(err, err_len, "scope=tgids: needs 1..%d process ids",
-				HP_POLICY_TGIDS_MAX);
+			hp_set_err(err, err_len, "scope=tgids: needs 1..%d process ids",
+				   HP_POLICY_TGIDS_MAX);
 			return -EINVAL;
 		}
 		break;
 	case HP_SCOPE_CGROUP:
 		if (p->cgroup[0] != '/' || !memchr(p->cgroup, '\0', sizeof(p->cgroup))) {
-			set_err(err, err_len, "scope=cgroup: needs a path starting with /");
+			hp_set_err(err, err_len, "scope=cgroup: needs a path starting with /");
 			return -EINVAL;
 		}
 		break;
 	default:
-		set_err(err, err_len, "scope: unknown kind %d", (int)p->scope);
+		hp_set_err(err, err_len, "scope: unknown kind %d", (int)p->scope);
 		return -EINVAL;
 	}
 	return 0;
@@ -359,12 +350,12 @@ int hp_policy_set(struct hp_policy *policy, const char *assignment, char *err, s
 	size_t key_len;
 
 	if (!eq || eq == assignment) {
-		set_err(err, err_len, "expected key=value, got '%s'", assignment);
+		hp_set_err(err, err_len, "expected key=value, got '%s'", assignment);
 		return -EINVAL;
 	}
 	key_len = (size_t)(eq - assignment);
 	if (key_len >= sizeof(key)) {
-		set_err(err, err_len, "unknown key '%.*s'", (int)key_len, assignment);
+		hp_set_err(err, err_len, "unknown key '%.*s'", (int)key_len, assignment);
 		return -EINVAL;
 	}
 	memcpy(key, assignment, key_len);

@@ -21,8 +21,7 @@
 #include "promote.h"
 #include "promote.skel.h"
 #include "promote_kmigrated.h"
-
-#define KMIGRATED_SYSFS "/sys/kernel/mm/kmigrated"
+#include "sysfile.h"
 
 struct kmig_ctx {
 	struct promote *skel;
@@ -126,7 +125,7 @@ static int kmig_promote(struct hp_promote_backend *backend, const struct hp_prom
 	 * daemon can notice and fall back to move_pages.
 	 */
 	if (!c->skel) {
-		if (access(KMIGRATED_SYSFS, F_OK))
+		if (access(KMIGRATED_SYSFS_DIR, F_OK))
 			return -ENOENT;
 		c->skel = promote__open_and_load();
 		if (!c->skel)
@@ -157,8 +156,9 @@ int hp_promote_kmigrated_create(unsigned int batch, struct hp_promote_backend *o
 	int ret;
 
 	/* libbpf fails on an unresolved kfunc extern: open nothing without the module. */
-	if (access(KMIGRATED_SYSFS, F_OK)) {
-		snprintf(err, err_len, "kmigrated.ko is not loaded (%s missing)", KMIGRATED_SYSFS);
+	if (access(KMIGRATED_SYSFS_DIR, F_OK)) {
+		snprintf(err, err_len, "kmigrated.ko is not loaded (%s missing)",
+			 KMIGRATED_SYSFS_DIR);
 		return -ENOENT;
 	}
 	c = calloc(1, sizeof(*c));
@@ -183,5 +183,21 @@ int hp_promote_kmigrated_create(unsigned int batch, struct hp_promote_backend *o
 	out->promote = kmig_promote;
 	out->destroy = kmig_destroy;
 	out->ctx = c;
+	return 0;
+}
+
+int hp_kmigrated_read_u64(const char *name, __u64 *value)
+{
+	char path[128], buf[32];
+	unsigned long long v;
+	int ret;
+
+	snprintf(path, sizeof(path), KMIGRATED_SYSFS_DIR "/%s", name);
+	ret = hp_read_line(path, buf, sizeof(buf));
+	if (ret)
+		return ret;
+	if (sscanf(buf, "%llu", &v) != 1)
+		return -EINVAL;
+	*value = v;
 	return 0;
 }

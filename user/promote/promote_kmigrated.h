@@ -9,11 +9,15 @@
 #define HOTPAGE_PROMOTE_KMIGRATED_H
 
 #include <stddef.h>
+#include <linux/types.h>
 
 #include "promote.h"
 
 /* 0, or a negative errno with the reason in @err (-ENOENT: module not loaded). */
 int hp_promote_kmigrated_create(unsigned int batch, struct hp_promote_backend *out, char *err,
 				size_t err_len);
+
+/* The module's counter or setting @name under KMIGRATED_SYSFS_DIR. 0 or -errno. */
+int hp_kmigrated_read_u64(const char *name, __u64 *value);
 
 #endif /* HOTPAGE_PROMOTE_KMIGRATED_H */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "damon_admin.h"
+#include "sysfile.h"
 
 int hp_damon_path(char *buf, size_t len, const char *root, int kdamond, const char *rel)
 {
@@ -142,44 +143,6 @@ bool hp_damon_pid_alive(long pid)
 
 /* ------------------------------------------------------------------ sysfs */
 
-static int read_text(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	memset(buf, 0, len);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	if (n < 0) {
-		n = -errno;
-		close(fd);
-		return (int)n;
-	}
-	close(fd);
-	buf[n] = '\0';
-	return 0;
-}
-
-static int write_text(const char *path, const char *text)
-{
-	size_t len = strlen(text);
-	ssize_t n;
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	/* sysfs takes the whole value in one write and reports the store's error there. */
-	n = write(fd, text, len);
-	if (n < 0) {
-		n = -errno;
-		close(fd);
-		return (int)n;
-	}
-	close(fd);
-	return (size_t)n == len ? 0 : -EIO;
-}
-
 struct sysfs {
 	const char *root;
 	char *err;
@@ -191,7 +154,7 @@ static int kd_read(const struct sysfs *fs, int kdamond, const char *rel, char *b
 	char path[512];
 	int ret = hp_damon_path(path, sizeof(path), fs->root, kdamond, rel);
 
-	return ret ? ret : read_text(path, buf, len);
+	return ret ? ret : hp_read_text(path, buf, len);
 }
 
 static int kd_read_u64(const struct sysfs *fs, int kdamond, const char *rel, __u64 *value)
@@ -209,7 +172,7 @@ static int kd_write(const struct sysfs *fs, int kdamond, const char *rel, const 
 	int ret = hp_damon_path(path, sizeof(path), fs->root, kdamond, rel);
 
 	if (!ret)
-		ret = write_text(path, text);
+		ret = hp_write_text(path, text);
 	if (ret)
 		snprintf(fs->err, fs->err_len, "writing '%s' to %s: %s", text, path,
 			 strerror(-ret));
@@ -335,12 +298,12 @@ int hp_damon_exclusive(const char *modules_root, char *why, size_t why_len)
 	for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
 		snprintf(enabled, sizeof(enabled), "%s/%s/parameters/enabled", modules_root,
 			 users[i].module);
-		if (read_text(enabled, text, sizeof(text)) || !word_is(text, "Y"))
+		if (hp_read_text(enabled, text, sizeof(text)) || !word_is(text, "Y"))
 			continue;
 		/* Enabled but not running (it failed to start): no obstacle. */
 		snprintf(path, sizeof(path), "%s/%s/parameters/kdamond_pid", modules_root,
 			 users[i].module);
-		if (!read_text(path, text, sizeof(text))) {
+		if (!hp_read_text(path, text, sizeof(text))) {
 			if (atoi(text) <= 0)
 				continue;
 			snprintf(pid, sizeof(pid), " (pid %d)", atoi(text));

@@ -217,14 +217,6 @@ static int load(struct hp_source_instance *src, enum hp_damon_attach attach,
 	return src->link ? 0 : -errno;
 }
 
-static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	(void)level;
-	(void)fmt;
-	(void)ap;
-	return 0;
-}
-
 /* ---------------------------------------------------------------- facts */
 
 void hp_damon_gather(struct hp_damon_facts *f)
@@ -242,7 +234,7 @@ void hp_damon_gather(struct hp_damon_facts *f)
 	f->tp_tracefs = hp_tracefs_has_event(TP_CATEGORY, TP_NAME);
 	if (!resolve_attach(HP_DAMON_ATTACH_AUTO, &attach)) {
 		snprintf(f->attach_how, sizeof(f->attach_how), "%s", attach_how(attach));
-		old = libbpf_set_print(quiet_print);
+		old = libbpf_set_print(hp_libbpf_quiet_print);
 		f->attach_err = load(&src, attach, NULL, NULL);
 		libbpf_set_print(old);
 		destroy_bpf(&src);

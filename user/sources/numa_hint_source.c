@@ -253,15 +253,6 @@ static bool find_hook(struct hook *h)
 	return found;
 }
 
-/* Messages while probing are expected failures: keep libbpf quiet meanwhile. */
-static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	(void)level;
-	(void)fmt;
-	(void)ap;
-	return 0;
-}
-
 static void destroy(struct hp_source_instance *src)
 {
 	if (!src)
@@ -344,7 +335,7 @@ static int attempt(const struct hook *h, enum hp_numa_hint_attach attach,
 		   struct hp_transport *transport, const struct hp_source_opts *opts,
 		   struct hp_source_instance **keep)
 {
-	libbpf_print_fn_t old = libbpf_set_print(quiet_print);
+	libbpf_print_fn_t old = libbpf_set_print(hp_libbpf_quiet_print);
 	struct hp_source_instance *src;
 	int ret = load(h, attach, transport, opts, &src);
 

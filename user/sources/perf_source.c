@@ -17,6 +17,7 @@
 #include "perf.skel.h"
 #include "perf_source.h"
 #include "transport.h"
+#include "sysfile.h"
 
 #define MAX_CANDIDATES 3
 
@@ -157,21 +158,6 @@ int hp_perf_format_apply(const char *format, __u64 value, struct perf_event_attr
 	return 0;
 }
 
-static int read_first_line(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	int ret = 0;
-
-	if (!f)
-		return -errno;
-	if (!fgets(buf, (int)len, f))
-		ret = -EIO;
-	else
-		buf[strcspn(buf, "\n")] = '\0';
-	fclose(f);
-	return ret;
-}
-
 static int apply_term(const char *pmu_dir, const char *name, __u64 value,
 		      struct perf_event_attr *attr, char *err, size_t err_len)
 {
@@ -179,7 +165,7 @@ static int apply_term(const char *pmu_dir, const char *name, __u64 value,
 	int ret;
 
 	snprintf(path, sizeof(path), "%s/format/%s", pmu_dir, name);
-	ret = read_first_line(path, format, sizeof(format));
+	ret = hp_read_line(path, format, sizeof(format));
 	if (!ret)
 		ret = hp_perf_format_apply(format, value, attr);
 	if (ret)
@@ -264,7 +250,7 @@ static int pmu_type(const char *pmu_root, const char *pmu, __u32 *type)
 	int ret;
 
 	snprintf(path, sizeof(path), "%s/%s/type", pmu_root, pmu);
-	ret = read_first_line(path, text, sizeof(text));
+	ret = hp_read_line(path, text, sizeof(text));
 	if (ret)
 		return ret;
 	if (parse_u64(text, &v) || v > 0xffffffffULL)
@@ -287,7 +273,7 @@ static int mem_loads_candidate(const struct hp_perf_params *params, const char *
 
 		snprintf(dir, sizeof(dir), "%s/%s", pmu_root, pmus[i]);
 		snprintf(path, sizeof(path), "%s/events/mem-loads", dir);
-		if (read_first_line(path, terms, sizeof(terms)))
+		if (hp_read_line(path, terms, sizeof(terms)))
 			continue;
 		*c = (struct hp_perf_choice){ .event = HP_PERF_EVENT_MEM_LOADS };
 		if (pmu_type(pmu_root, pmus[i], &type) ||

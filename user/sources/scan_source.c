@@ -21,6 +21,7 @@
 #include "scan_source.h"
 #include "tracefs.h"
 #include "transport.h"
+#include "sysfile.h"
 
 struct hp_source_instance {
 	struct scan *skel;
@@ -30,41 +31,6 @@ struct hp_source_instance {
 	char old_period[32];
 	char old_pages[32];
 };
-
-static int read_line(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	int ret = 0;
-
-	if (!f)
-		return -errno;
-	if (!fgets(buf, (int)len, f))
-		ret = -EIO;
-	fclose(f);
-	buf[strcspn(buf, "\n")] = '\0';
-	return ret;
-}
-
-static int write_str(const char *path, const char *val)
-{
-	ssize_t n;
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	n = n < 0 ? -errno : 0;
-	close(fd);
-	return (int)n;
-}
-
-static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	(void)level;
-	(void)fmt;
-	(void)ap;
-	return 0;
-}
 
 static void destroy_bpf(struct hp_source_instance *src)
 {
@@ -106,7 +72,7 @@ static void scanner_state(char *why, size_t len)
 			 "kmigrated.ko is not loaded (no /sys/module/" KMIGRATED_MODULE_NAME ")");
 		return;
 	}
-	if (read_line(HP_SCAN_TGIDS, scope, sizeof(scope))) {
+	if (hp_read_line(HP_SCAN_TGIDS, scope, sizeof(scope))) {
 		snprintf(why, len, "kmigrated.ko has no scanner (no %s): an older module?",
 			 HP_SCAN_TGIDS);
 		return;
@@ -131,7 +97,7 @@ static void scan_probe(struct hp_source_probe *result)
 	scanner_state(result->why, sizeof(result->why));
 	if (result->why[0])
 		return;
-	old = libbpf_set_print(quiet_print);
+	old = libbpf_set_print(hp_libbpf_quiet_print);
 	err = load(&src, NULL, NULL);
 	libbpf_set_print(old);
 	destroy_bpf(&src);
@@ -163,7 +129,7 @@ static int apply_params(const char *param)
 				key);
 			return -EINVAL;
 		}
-		ret = write_str(path, value);
+		ret = hp_write_text(path, value);
 		if (ret) {
 			fprintf(stderr, "scan: %s=%s: %s\n", key, value, strerror(-ret));
 			return ret;
@@ -190,18 +156,18 @@ static int set_scope(const struct hp_source_opts *opts)
 			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%u", i ? " " : "",
 						opts->tgids[i]);
 	}
-	return write_str(HP_SCAN_TGIDS, buf);
+	return hp_write_text(HP_SCAN_TGIDS, buf);
 }
 
 /* Leave the scanner as found (nothing to do when the module went away meanwhile). */
 static void restore_settings(const struct hp_source_instance *src)
 {
 	if (src->old_scope[0])
-		write_str(HP_SCAN_TGIDS, src->old_scope);
+		hp_write_text(HP_SCAN_TGIDS, src->old_scope);
 	if (src->old_period[0])
-		write_str(HP_SCAN_PERIOD, src->old_period);
+		hp_write_text(HP_SCAN_PERIOD, src->old_period);
 	if (src->old_pages[0])
-		write_str(HP_SCAN_PAGES, src->old_pages);
+		hp_write_text(HP_SCAN_PAGES, src->old_pages);
 }
 
 static int scan_start(struct hp_transport *transport, const struct hp_source_opts *opts,
@@ -220,11 +186,11 @@ static int scan_start(struct hp_transport *transport, const struct hp_source_opt
 	src = calloc(1, sizeof(*src));
 	if (!src)
 		return -ENOMEM;
-	ret = read_line(HP_SCAN_TGIDS, src->old_scope, sizeof(src->old_scope));
+	ret = hp_read_line(HP_SCAN_TGIDS, src->old_scope, sizeof(src->old_scope));
 	if (!ret)
-		ret = read_line(HP_SCAN_PERIOD, src->old_period, sizeof(src->old_period));
+		ret = hp_read_line(HP_SCAN_PERIOD, src->old_period, sizeof(src->old_period));
 	if (!ret)
-		ret = read_line(HP_SCAN_PAGES, src->old_pages, sizeof(src->old_pages));
+		ret = hp_read_line(HP_SCAN_PAGES, src->old_pages, sizeof(src->old_pages));
 	if (!ret)
 		ret = apply_params(opts->param);
 	if (!ret)
@@ -255,7 +221,7 @@ int hp_scan_source_set_period(__u32 period_ms)
 	char buf[16];
 
 	snprintf(buf, sizeof(buf), "%u", period_ms);
-	return write_str(HP_SCAN_PERIOD, buf);
+	return hp_write_text(HP_SCAN_PERIOD, buf);
 }
 
 static struct bpf_object *scan_object(struct hp_source_instance *src)

@@ -370,3 +370,11 @@ int hp_source_load_skeleton(struct bpf_object_skeleton *skeleton, struct hp_tran
 		hp_transport_stage_remove(transport, obj);
 	return ret;
 }
+
+int hp_libbpf_quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}

@@ -7,9 +7,11 @@
 #ifndef HOTPAGE_SOURCE_H
 #define HOTPAGE_SOURCE_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
+#include <bpf/libbpf.h>
 
 #include "hotpage/event.h"
 
@@ -102,5 +104,12 @@ int hp_source_prepare(struct bpf_object *obj, struct hp_transport *transport);
 struct bpf_object_skeleton;
 int hp_source_load_skeleton(struct bpf_object_skeleton *skeleton, struct hp_transport *transport,
 			    const struct hp_source_opts *opts);
+
+/*
+ * A libbpf print callback that drops every message: set while a source is
+ * probed, where a refusal is an expected outcome that the probe's verdict
+ * reports. The old callback goes back right after.
+ */
+int hp_libbpf_quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap);
 
 #endif /* HOTPAGE_SOURCE_H */

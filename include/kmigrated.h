@@ -195,7 +195,7 @@ enum kmigrated_scan_op {
 	KMIGRATED_SCAN_NONE = 3, /* no process: the scanner idles */
 };
 
-/* Current queue depth: sysfs only, not a counter. */
+/* Requests not done yet, queued or being migrated: sysfs only, not a counter. */
 #define KMIGRATED_SYSFS_QUEUED "queued"
 
 #if defined(__bpf__) && defined(__ksym)

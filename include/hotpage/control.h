@@ -44,6 +44,7 @@ struct hp_ctl_hdr {
 	__s32 status; /* responses: 0 or -errno; requests: 0 */
 	__u32 len; /* payload bytes after the header */
 };
+_Static_assert(sizeof(struct hp_ctl_hdr) == 16, "struct hp_ctl_hdr is 16 bytes on the wire");
 
 #define HP_CTL_PAYLOAD_MAX (HP_CTL_MSG_MAX - (int)sizeof(struct hp_ctl_hdr))
 

@@ -28,11 +28,13 @@ struct hp_damon_kd {
 	__u32 flags; /* enum hp_damon_kd_flags */
 	__u32 index; /* kdamond index under /sys/kernel/mm/damon/admin/kdamonds */
 };
+_Static_assert(sizeof(struct hp_damon_kd) == 8, "hp_damon_kd map value is 8 bytes");
 
 /* hp_damon_tgt key: a vaddr target of one kdamond; value: its tgid (__u32). */
 struct hp_damon_tgt_key {
 	__u32 kdamond_tid;
 	__u32 target; /* index in the context, as the tracepoint reports it */
 };
+_Static_assert(sizeof(struct hp_damon_tgt_key) == 8, "hp_damon_tgt map key is 8 bytes");
 
 #endif /* HOTPAGE_DAMON_H */

@@ -61,6 +61,10 @@ struct hp_event {
 	__u32 age; /* DAMON: region age in aggregation intervals; 0 otherwise */
 	__u32 target; /* DAMON: target index; 0 otherwise */
 };
+_Static_assert(sizeof(struct hp_event) == 64, "struct hp_event is one 64-byte line");
+_Static_assert(__builtin_offsetof(struct hp_event, pfn) == 40 &&
+		       __builtin_offsetof(struct hp_event, target) == 60,
+	       "struct hp_event's layout is the record's version 1");
 
 /*
  * Counters of one source, summed over CPUs by userspace
@@ -76,6 +80,7 @@ struct hp_source_stats {
 	__u64 dropped; /* records lost because the ring buffer was full */
 	__u64 errors; /* records lost for other reasons (no ring for the CPU, bad input) */
 };
+_Static_assert(sizeof(struct hp_source_stats) == 48, "struct hp_source_stats is 6 counters");
 
 enum hp_filter_mode {
 	HP_FILTER_NONE = 0, /* every process */
@@ -94,6 +99,7 @@ struct hp_source_config {
 	__u32 filter_mode; /* enum hp_filter_mode */
 	__u64 cgroup_id; /* HP_FILTER_CGROUP */
 };
+_Static_assert(sizeof(struct hp_source_config) == 16, "struct hp_source_config is 16 bytes");
 
 /*
  * Records a CPU stages before it hands them to its ring in one piece
@@ -141,6 +147,13 @@ struct hp_source_cpu {
 	__u64 reserved[3];
 	struct hp_event staged[HP_STAGE_RECORDS];
 };
+/* The lines the comment above promises: a run that does not sample stays in the first. */
+_Static_assert(__builtin_offsetof(struct hp_source_cpu, stage) < 64 &&
+		       __builtin_offsetof(struct hp_source_cpu, emitted) == 64,
+	       "hp_source_cpu: the per-run fields fill the first cache line, no more");
+_Static_assert(__builtin_offsetof(struct hp_source_cpu, staged) % 64 == 0 &&
+		       sizeof(struct hp_source_cpu) % 64 == 0,
+	       "hp_source_cpu: staged records on their own lines, no line shared by two CPUs");
 
 /* Capacity of hp_filter_tgids. */
 #define HP_FILTER_TGIDS_MAX 1024

@@ -95,14 +95,14 @@ echo "unit: systemd-analyze verify clean, security exposure $exposure"
 for page in hotpaged hotpagectl; do
 	out=$(LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z "$dest/usr/share/man/man8/$page.8" 2>&1)
 	[ -z "$out" ] || fail "groff warns on $page.8: $out"
-	MANWIDTH=80 man -l "$dest/usr/share/man/man8/$page.8" 2>"$tmp/man.err" | grep -q "^NAME" ||
+	grep -q "^NAME" <<< "$(MANWIDTH=80 man -l "$dest/usr/share/man/man8/$page.8" 2>"$tmp/man.err")" ||
 		fail "man -l $page.8 rendered no NAME section"
 	[ ! -s "$tmp/man.err" ] || fail "man -l $page.8: $(cat "$tmp/man.err")"
 done
 echo "man: hotpaged(8) and hotpagectl(8) render without warnings"
 
 # The installed programs run from DESTDIR.
-"$dest/usr/sbin/hotpaged" --help | grep -q "^Usage: hotpaged" || fail "installed hotpaged --help"
+grep -q "^Usage: hotpaged" <<< "$("$dest/usr/sbin/hotpaged" --help)" || fail "installed hotpaged --help"
 printf 'top = 10\nthreshold = many\n' > "$tmp/bad.conf"
 out=$("$dest/usr/sbin/hotpaged" -c "$tmp/bad.conf" 2>&1)
 rc=$?
@@ -133,7 +133,7 @@ out=$(ctl status 2>&1) || fail "installed hotpagectl status: $out ($(cat "$tmp/d
 [[ $out == *"sources: fault"* ]] || fail "installed hotpagectl status: $out"
 out=$(ctl attach perf 2>&1) && [[ $out == "attached perf"* ]] || fail "installed hotpagectl attach perf: $out"
 out=$(ctl detach perf 2>&1) && [[ $out == "detached perf"* ]] || fail "installed hotpagectl detach perf: $out"
-ctl metrics | grep -q '^hotpage_events_total ' || fail "installed hotpagectl metrics: no hotpage_events_total"
+grep -q '^hotpage_events_total ' <<< "$(ctl metrics)" || fail "installed hotpagectl metrics: no hotpage_events_total"
 ctl policy set threshold=0 > /dev/null 2>&1 && fail "installed hotpagectl took threshold=0"
 kill -TERM "$daemon"
 wait "$daemon" || fail "installed hotpaged exited with $? on SIGTERM: $(cat "$tmp/daemon.log")"
@@ -158,7 +158,7 @@ ko=$tmp/dkms/kernel-helper/kmigrated.ko
 [ -f "$ko" ] || fail "no kernel-helper/kmigrated.ko after the dkms build"
 [ "$(modinfo -F name "$ko")" = kmigrated ] || fail "module name $(modinfo -F name "$ko")"
 [[ $(modinfo -F vermagic "$ko") == "$release "* ]] || fail "vermagic $(modinfo -F vermagic "$ko"), want $release"
-readelf -S -W "$ko" | grep -q '\] \.BTF ' || fail "kmigrated.ko has no .BTF (kfuncs need it)"
+grep -q '\] \.BTF ' <<< "$(readelf -S -W "$ko")" || fail "kmigrated.ko has no .BTF (kfuncs need it)"
 (cd "$tmp/dkms" && kernelver=$release && kernel_source_dir=$kdir/build && . ./dkms.conf && eval "$CLEAN") > /dev/null 2>&1 || fail "dkms CLEAN failed"
 [ ! -e "$ko" ] || fail "dkms CLEAN left kmigrated.ko"
 echo "dkms: kmigrated $version built for $release with BTF; CLEAN removes it"

@@ -76,7 +76,7 @@ HOST_TEST_BINS:= $(patsubst tests/host/%.c,$(OUTPUT)/tests/host/%,$(HOST_TEST_SR
 HOST_TEST_SCRIPTS := $(patsubst tests/host/%.sh,$(OUTPUT)/tests/host/%,$(wildcard tests/host/*.sh))
 VM_TEST_SRCS  := $(wildcard tests/vm/*.c)
 VM_TEST_BINS  := $(patsubst tests/vm/%.c,$(OUTPUT)/tests/vm/%,$(VM_TEST_SRCS))
-# tests/stress/*.c: guest stress scenarios (issue 7), run by make check-stress.
+# tests/stress/*.c: guest stress scenarios, run by make check-stress.
 STRESS_TEST_SRCS := $(wildcard tests/stress/*.c)
 STRESS_TEST_BINS := $(patsubst tests/stress/%.c,$(OUTPUT)/tests/stress/%,$(STRESS_TEST_SRCS))
 # tests/bench/*.c: benchmarks, run in guests by their bench-* targets.

@@ -48,11 +48,11 @@ struct {
 /*
  * This source's per-CPU state (struct hp_source_cpu, key: CPU id):
  * counters, sampling state, a copy of the configuration. A plain array
- * indexed by CPU, not a BPF_MAP_TYPE_PERCPU_ARRAY: on 6.18 in a VM a
- * per-CPU array's entry cost ~80 ns per run against ~30 for this one
- * (measured on the fault hook). Mmapable so that userspace can rewrite the
- * configuration words without touching the counters next to them; sized
- * to the possible CPUs by userspace before load.
+ * indexed by CPU, not a BPF_MAP_TYPE_PERCPU_ARRAY: in a VM a per-CPU
+ * array's entry costs a run more than twice what this one does (make
+ * bench-sources reports the BPF time per run). Mmapable so that userspace
+ * can rewrite the configuration words without touching the counters next
+ * to them; sized to the possible CPUs by userspace before load.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -85,9 +85,9 @@ static __always_inline struct hp_source_cpu *hp_cpu_get(__u32 *cpu)
  * and touches one cache line, this CPU's entry (counters, sampling
  * state and configuration side by side). On a busy virtualised host each
  * cold line a program touches costs tens of nanoseconds, as much as a
- * helper call (measured on 6.18: the program runs at ~75 ns empty, one
- * line of an array adds ~30, bpf_ktime_get_ns ~120, a ring buffer record
- * ~150-250). The emitting path calls each helper once.
+ * helper call; a clock read or a ring buffer record costs more than an
+ * empty run (make bench-sources reports the BPF time per run). The
+ * emitting path calls each helper once.
  */
 
 /*
@@ -114,7 +114,7 @@ static __always_inline bool hp_in_scope(const struct hp_source_config *cfg, __u3
  * call). Only the countdown and the configured period are read: userspace
  * writes the load-time default into the configuration
  * (hp_source_write_config), so the rodata default, a page of its own
- * (~40 ns cold), is read only until the configuration is first written.
+ * (a cold line), is read only until the configuration is first written.
  * A period lowered at runtime cuts the running countdown short.
  */
 static __always_inline bool hp_sample(struct hp_source_cpu *state,
@@ -190,8 +190,9 @@ static __always_inline struct hp_source_cpu *hp_event_begin_current(__u64 *pid_t
  * The record's time: CLOCK_MONOTONIC read once per tick per CPU, at the
  * first record of the tick; later records of that tick reuse it, so a
  * time lags the access by less than one tick (1-10 ms). Hotness is judged
- * over windows of a second or more; and reading the clock costs ~120 ns in
- * a VM whose clocksource is kvm-clock, against ~0 for jiffies.
+ * over windows of a second or more; and reading the clock costs more
+ * than an empty run in a VM whose clocksource is kvm-clock, jiffies
+ * nearly nothing.
  */
 static __always_inline __u64 hp_event_clock(struct hp_source_cpu *state)
 {
@@ -205,9 +206,9 @@ static __always_inline __u64 hp_event_clock(struct hp_source_cpu *state)
 }
 
 /*
- * Staging. A ring buffer record costs 150-250 ns on a virtualised host
- * whatever its size (reservation lock, header, the consumer's cache lines
- * changing hands), as much as the rest of a sampled run. So a CPU writes
+ * Staging. A ring buffer record costs as much as the rest of a sampled
+ * run on a virtualised host, whatever its size (reservation lock, header,
+ * the consumer's cache lines changing hands). So a CPU writes
  * its records into its own entry (hp_source_cpu.staged, lines no other
  * CPU touches) and sends HP_STAGE_RECORDS of them to its ring as one
  * record: one ring operation per 16 records. A CPU that stops producing
@@ -268,10 +269,10 @@ static __always_inline struct hp_event *hp_event_reserve(struct hp_source_cpu *s
  * to a power of two less one, in stages, about 1/16 of a ring. The
  * kernel's default wakes whenever the consumer has caught up, which at
  * moderate rates is nearly every record: an irq_work self-IPI and a
- * remote wakeup each time, microseconds on a virtualised host (measured:
- * +100% on a fault loop at one event per fault). Records between wakeups
+ * remote wakeup each time, microseconds on a virtualised host, more than
+ * the fault itself at one event per fault. Records between wakeups
  * wait for the consumer's poll timeout. Counting, not asking the ring how
- * full it is: two bpf_ringbuf_query() calls cost ~40 ns.
+ * full it is: that would be two more helper calls per record.
  */
 const volatile __u64 hp_wakeup_mask = 3;
 

@@ -103,8 +103,8 @@ _Static_assert(sizeof(struct hp_source_config) == 16, "struct hp_source_config i
 
 /*
  * Records a CPU stages before it hands them to its ring in one piece
- * (bpf/hp_source.bpf.h: a ring buffer record costs 150-250 ns, whatever
- * its size, on a virtualised host). A power of two.
+ * (bpf/hp_source.bpf.h: a ring buffer record costs as much as the rest
+ * of a sampled run, whatever its size, on a virtualised host). A power of two.
  */
 #define HP_STAGE_RECORDS 16
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Hostile input on hotpaged's control socket (issue 7, item 4): a
+ * Hostile input on hotpaged's control socket: a
  * generated corpus of random and malformed messages (truncated headers,
  * wrong magic, version or type, lying lengths, oversized, random bytes,
  * unknown commands, huge arguments, broken words, mutated requests),

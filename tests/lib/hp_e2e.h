@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The end-to-end workload of issue 5, shared by the tier_e2e_* guest tests
+ * The end-to-end workload, shared by the tier_e2e_* guest tests
  * and tests/bench/bench_e2e.c:
  *
  * - 256 MiB of anonymous memory with the default memory policy, moved to

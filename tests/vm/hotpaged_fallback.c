@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Guest test (issue 7.3): with backend=auto, hotpaged falls back to
+ * Guest test: with backend=auto, hotpaged falls back to
  * move_pages when kmigrated.ko is unloaded under it and switches back
  * when the module is loaded again.
  *

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Guest test (--tier boots), issue 5's end-to-end case: hotpaged promotes
+ * Guest test (--tier boots), the end-to-end case: hotpaged promotes
  * the hot set of a constrained workload (tests/lib/hp_e2e.h: 256 MiB on
  * node 1, a hashed 10% of the pages gets 90% of the accesses, node 0 free
  * for about twice the hot set above hotpaged's watermark) with

@@ -10,8 +10,8 @@
  * more producers (see bpf/hp_source.bpf.h); with one ring per CPU each
  * producer has its own, and one epoll fd still covers them all.
  *
- * Why stages: each ring record costs a producer 150-250 ns on a
- * virtualised host, so a CPU writes HP_STAGE_RECORDS records into its
+ * Why stages: each ring record costs a producer as much as the rest of
+ * its run on a virtualised host, so a CPU writes HP_STAGE_RECORDS records into its
  * entry of the source's hp_cpu_state first and sends them as one ring
  * record. What a CPU staged and then stopped adding to would wait
  * forever; after HP_TRANSPORT_STAGE_IDLE_MS without a change the

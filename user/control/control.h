@@ -107,6 +107,12 @@ struct hp_ctl_server_stats {
 };
 void hp_ctl_server_stats(const struct hp_ctl_server *srv, struct hp_ctl_server_stats *stats);
 
+/* ---- both ends */
+
+struct sockaddr_un;
+/* The socket address of @path: 0, or -ENAMETOOLONG when it does not fit. */
+int hp_ctl_fill_addr(const char *path, struct sockaddr_un *addr);
+
 /* ---- client */
 
 /*

@@ -33,63 +33,75 @@ void hp_daemon_opts_defaults(struct hp_daemon_opts *opts)
 	opts->stats_s = HP_DAEMON_STATS_DEFAULT_S;
 }
 
-/* An absolute path that fits a sockaddr_un. */
-static int set_socket_path(struct hp_daemon_opts *opts, const char *v, char *err, size_t err_len)
+static int set_backend(struct hp_daemon_opts *opts, const char *v)
 {
-	if (v[0] != '/' || strlen(v) >= sizeof(opts->socket_path)) {
-		snprintf(err, err_len, "socket=%s: an absolute path of at most %zu bytes", v,
-			 sizeof(opts->socket_path) - 1);
+	if (!strcmp(v, "auto"))
+		opts->backend = HP_BACKEND_AUTO;
+	else if (!strcmp(v, "move_pages"))
+		opts->backend = HP_BACKEND_MOVE_PAGES;
+	else if (!strcmp(v, "kmigrated"))
+		opts->backend = HP_BACKEND_KMIGRATED;
+	else
 		return -EINVAL;
-	}
+	return 0;
+}
+
+static int set_top(struct hp_daemon_opts *opts, const char *v)
+{
+	return hp_parse_u32(v, 1, HP_HOT_PAGES_MAX, &opts->top);
+}
+
+static int set_period(struct hp_daemon_opts *opts, const char *v)
+{
+	return hp_parse_u32(v, 0, 1u << 24, &opts->period);
+}
+
+static int set_stats(struct hp_daemon_opts *opts, const char *v)
+{
+	return hp_parse_u32(v, 0, 86400, &opts->stats_s);
+}
+
+/* An absolute path that fits a sockaddr_un. */
+static int set_socket(struct hp_daemon_opts *opts, const char *v)
+{
+	if (v[0] != '/' || strlen(v) >= sizeof(opts->socket_path))
+		return -EINVAL;
 	snprintf(opts->socket_path, sizeof(opts->socket_path), "%s", v);
 	return 0;
 }
 
+/* The daemon's own keys; every other key is the policy's. */
+_Static_assert(HP_HOT_PAGES_MAX == 65536 &&
+		       sizeof(((struct hp_daemon_opts *)0)->socket_path) == 108,
+	       "the ranges the daemon keys' refusals state");
+static const struct daemon_key {
+	const char *name;
+	int (*set)(struct hp_daemon_opts *opts, const char *v);
+	const char *range; /* the refusal's reason */
+} daemon_keys[] = {
+	{ "backend", set_backend, "backend is auto, move_pages or kmigrated" },
+	{ "top", set_top, "top is 1..65536 pages" },
+	{ "period", set_period, "period is 0 (default) or 1..16777216" },
+	{ "stats", set_stats, "stats is 0..86400 seconds" },
+	{ "socket", set_socket, "socket is an absolute path of at most 107 bytes" },
+};
+
 int hp_daemon_set(struct hp_daemon_opts *opts, const char *assignment, char *err, size_t err_len)
 {
 	const char *eq = strchr(assignment, '=');
-	const char *v = eq ? eq + 1 : "";
 	size_t klen = eq ? (size_t)(eq - assignment) : strlen(assignment);
 
-	if (klen == 7 && !strncmp(assignment, "backend", klen)) {
-		if (!strcmp(v, "auto"))
-			opts->backend = HP_BACKEND_AUTO;
-		else if (!strcmp(v, "move_pages"))
-			opts->backend = HP_BACKEND_MOVE_PAGES;
-		else if (!strcmp(v, "kmigrated"))
-			opts->backend = HP_BACKEND_KMIGRATED;
-		else {
-			snprintf(err, err_len, "%s: backend is auto, move_pages or kmigrated",
-				 assignment);
+	for (size_t i = 0; i < sizeof(daemon_keys) / sizeof(daemon_keys[0]); i++) {
+		const struct daemon_key *k = &daemon_keys[i];
+
+		if (strlen(k->name) != klen || strncmp(assignment, k->name, klen))
+			continue;
+		if (k->set(opts, eq ? eq + 1 : "")) {
+			snprintf(err, err_len, "%s: %s", assignment, k->range);
 			return -EINVAL;
 		}
 		return 0;
 	}
-	if (klen == 3 && !strncmp(assignment, "top", klen)) {
-		if (hp_parse_u32(v, 0, HP_HOT_PAGES_MAX, &opts->top) || !opts->top) {
-			snprintf(err, err_len, "%s: top is 1..%d pages", assignment,
-				 HP_HOT_PAGES_MAX);
-			return -EINVAL;
-		}
-		return 0;
-	}
-	if (klen == 6 && !strncmp(assignment, "period", klen)) {
-		if (hp_parse_u32(v, 0, 1u << 24, &opts->period)) {
-			snprintf(err, err_len, "%s: period is 0 (default) or 1..%u", assignment,
-				 1u << 24);
-			return -EINVAL;
-		}
-		return 0;
-	}
-	if (klen == 5 && !strncmp(assignment, "stats", klen)) {
-		if (hp_parse_u32(v, 0, 86400, &opts->stats_s)) {
-			snprintf(err, err_len, "%s: stats is 0..86400 seconds", assignment);
-			return -EINVAL;
-		}
-		return 0;
-	}
-	if (klen == 6 && !strncmp(assignment, "socket", klen))
-		return set_socket_path(opts, v, err, err_len);
 	return hp_policy_set(&opts->policy, assignment, err, err_len);
 }
 

@@ -13,6 +13,9 @@
 
 #include "hp_damon_live.h"
 
+/* Why the last start of a source failed. */
+static char start_err[512];
+
 #define NO_DAMON_WHY                                                                               \
 	"damon: kernel without DAMON (no /sys/kernel/mm/damon/admin, no damon:damon_aggregated tracepoint: CONFIG_DAMON off)"
 
@@ -127,9 +130,10 @@ static void busy(const struct hp_source_probe *probe, const struct hp_damon_scan
 			kd->index, kd->ops);
 	hp_check(!strcmp(probe->why, want), "probe: '%s', expected '%s'", probe->why, want);
 
-	ret = hp_source_damon.start(NULL, &opts, &src);
-	hp_check(ret == -EBUSY && !src, "starting a vaddr context next to kdamond %u returned %d",
-		 kd->index, ret);
+	ret = hp_source_damon.start(NULL, &opts, &src, start_err, sizeof(start_err));
+	hp_check(ret == -EBUSY && !src && start_err[0],
+		 "starting a vaddr context next to kdamond %u returned %d, reason '%s'", kd->index,
+		 ret, start_err);
 	check_untouched(before, "after the refused start");
 	hp_dl_stop_child(&c);
 	if (!kd->on) {

@@ -22,6 +22,9 @@
 #include "numa_hint_source.h"
 #include "tracefs.h"
 
+/* Why the last start of a source failed. */
+static char start_err[512];
+
 static const char *hooked_function(void)
 {
 	static const char *const names[] = { "numa_migrate_check", "numa_migrate_prep" };
@@ -126,9 +129,12 @@ int main(void)
 		hp_check(!probe.available && !strcmp(probe.why, want),
 			 "probe why '%s', expected '%s'", probe.why, want);
 		hp_check(!hp_collect_open(&coll, ignore, NULL), "opening the ring transport");
-		ret = hp_source_numa_hint.start(coll.transport, NULL, &src);
+		ret = hp_source_numa_hint.start(coll.transport, NULL, &src, start_err,
+						sizeof(start_err));
 		hp_collect_close(&coll);
-		hp_check(ret == fentry && !src, "start returned %d, expected %d", ret, fentry);
+		hp_check(ret == fentry && !src && !strcmp(start_err, want),
+			 "start returned %d ('%s'), expected %d ('%s')", ret, start_err, fentry,
+			 want);
 		hp_check(source_programs_loaded() == before, "a failed start left programs loaded");
 		printf("pass: numa-hint unavailable here, for the stated reason\n");
 		return 0;
@@ -139,8 +145,8 @@ int main(void)
 	hp_check(!strncmp(probe.how, want, strlen(want)), "probe how '%s', expected %s...",
 		 probe.how, want);
 	hp_check(!hp_collect_open(&coll, ignore, NULL), "opening the ring transport");
-	ret = hp_source_numa_hint.start(coll.transport, NULL, &src);
-	hp_check(!ret && src, "start: %s", strerror(-ret));
+	ret = hp_source_numa_hint.start(coll.transport, NULL, &src, start_err, sizeof(start_err));
+	hp_check(!ret && src, "start: %s", start_err);
 	hp_check(source_programs_loaded() == before + 1, "started: %d programs, expected %d",
 		 source_programs_loaded(), before + 1);
 	hp_source_numa_hint.stop(src);

@@ -196,15 +196,16 @@ hp_dl_run(const struct hp_source_opts *opts, double seconds,
 	struct hp_dl_records r = { .ev = calloc(HP_DL_MAX_RECORDS, sizeof(struct hp_event)) };
 	struct hp_source_instance *src = NULL;
 	struct hp_collect coll;
+	char start_err[512] = "";
 	__u64 bad;
 	double t0;
 	int ret;
 
 	hp_check(r.ev, "out of memory");
 	hp_check(!hp_collect_open(&coll, hp_dl_collect, &r), "opening the ring transport");
-	ret = hp_source_damon.start(coll.transport, opts, &src);
-	hp_check(!ret, "starting damon (%s): %s", opts->param ? opts->param : "defaults",
-		 strerror(-ret));
+	ret = hp_source_damon.start(coll.transport, opts, &src, start_err, sizeof(start_err));
+	hp_check(!ret, "starting damon (%s): %s (%s)", opts->param ? opts->param : "defaults",
+		 start_err, strerror(-ret));
 	t0 = hp_dl_now();
 	if (running)
 		*running = hp_dl_our_kdamond();

@@ -87,7 +87,7 @@ static inline bool listing_starts(const struct hp_source_ops *ops)
 
 	ret = hp_transport_new(&topts, &transport, err, sizeof(err));
 	hp_check(!ret, "transport: %s", err);
-	ret = ops->start(transport, &opts, &src);
+	ret = ops->start(transport, &opts, &src, err, sizeof(err));
 	if (!ret)
 		ops->stop(src);
 	hp_transport_free(transport);

@@ -15,6 +15,9 @@
 #include "hp_damon_live.h"
 #include "hp_settings.h"
 
+/* Why the last start of a source failed. */
+static char start_err[512];
+
 #define NO_DAMON_WHY                                                                               \
 	"damon: kernel without DAMON (no /sys/kernel/mm/damon/admin, no damon:damon_aggregated tracepoint: CONFIG_DAMON off)"
 
@@ -153,8 +156,9 @@ static bool check_exclusive(void)
 	hp_check(!probe.available && strstr(probe.why, "DAMON busy: DAMON_STAT runs its kdamond") &&
 			 strstr(probe.why, "damon_stat.enabled=N"),
 		 "probe while DAMON_STAT runs: available %d, why '%s'", probe.available, probe.why);
-	ret = hp_source_damon.start(NULL, NULL, &src);
-	hp_check(ret == -EBUSY && !src, "start while DAMON_STAT runs returned %d", ret);
+	ret = hp_source_damon.start(NULL, NULL, &src, start_err, sizeof(start_err));
+	hp_check(ret == -EBUSY && !src && start_err[0],
+		 "start while DAMON_STAT runs returned %d, reason '%s'", ret, start_err);
 	hp_check(!hp_damon_scan(HP_DAMON_ADMIN, &s, err, sizeof(err)), "%s", err);
 	hp_check(s.nr_kdamonds == 0, "start while DAMON_STAT runs left %u kdamonds", s.nr_kdamonds);
 	hp_settings_set(DAMON_STAT_ENABLED, "N", true);
@@ -246,8 +250,9 @@ static void check_foreign(void)
 			!strcmp(probe.why,
 				"damon: DAMON busy: kdamond 0 (off, vaddr) is configured and is not hotpage's; adding a kdamond rewrites every kdamond directory and would lose that configuration"),
 		"probe next to a configured foreign kdamond: '%s'", probe.why);
-	ret = hp_source_damon.start(NULL, &opts, &src);
-	hp_check(ret == -EBUSY, "start next to a foreign kdamond returned %d", ret);
+	ret = hp_source_damon.start(NULL, &opts, &src, start_err, sizeof(start_err));
+	hp_check(ret == -EBUSY && start_err[0],
+		 "start next to a foreign kdamond returned %d, reason '%s'", ret, start_err);
 	hp_check(!hp_damon_scan(HP_DAMON_ADMIN, &s, err, sizeof(err)), "%s", err);
 	hp_check(s.nr_kdamonds == 1 && !s.kd[0].tagged && s.kd[0].nr_targets == 1 &&
 			 s.kd[0].target_pids[0] == tgid,
@@ -309,8 +314,9 @@ int main(void)
 	if (!expect) {
 		hp_check(!probe.available && !strcmp(probe.why, NO_DAMON_WHY),
 			 "probe on a kernel without DAMON: '%s'", probe.why);
-		ret = hp_source_damon.start(NULL, NULL, &src);
-		hp_check(ret == -ENOENT && !src, "start without DAMON returned %d", ret);
+		ret = hp_source_damon.start(NULL, NULL, &src, start_err, sizeof(start_err));
+		hp_check(ret == -ENOENT && !src && start_err[0],
+			 "start without DAMON returned %d, reason '%s'", ret, start_err);
 		printf("pass: this kernel is built without DAMON (%s), and the probe says so\n",
 		       config[0] ? config : "Debian 6.1");
 		return 0;

@@ -16,6 +16,9 @@
 #include "scan_source.h"
 #include "transport.h"
 
+/* Why the last start of a source failed. */
+static char start_err[512];
+
 #define NPAGES 1024
 #define STRIDE 8 /* every 8th page is touched */
 #define PERIOD_MS 200
@@ -199,7 +202,8 @@ int main(void)
 	c.region = p;
 	c.tgid = tgid;
 	hp_check(!hp_transport_new(&topts, &t, err, sizeof(err)), "transport: %s", err);
-	hp_check(!hp_source_scan.start(t, &sopts, &src), "starting the scan source");
+	hp_check(!hp_source_scan.start(t, &sopts, &src, start_err, sizeof(start_err)),
+		 "starting the scan source: %s", start_err);
 	snprintf(err, sizeof(err), "%u", tgid);
 	expect_scope(err);
 	hp_check(kmt_read_u64(HP_SCAN_PERIOD) == PERIOD_MS, "period_ms param not applied");

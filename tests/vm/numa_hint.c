@@ -29,6 +29,9 @@
 #include "node_ranges.h"
 #include "numa_hint_source.h"
 
+/* Why the last start of a source failed. */
+static char start_err[512];
+
 #define NR_PAGES 4096
 #define MAX_RECORDS (1 << 20)
 #define WANT_NODE1 256 /* node-1 records to collect before stopping early */
@@ -195,8 +198,8 @@ static void run(const char *attach, __u32 period, const struct hp_phys_ranges *n
 	opts.tgids = period > 1 ? NULL : &tgid;
 	opts.param = param;
 	hp_check(!hp_collect_open(&coll, collect, &r), "opening the ring transport");
-	ret = hp_source_numa_hint.start(coll.transport, &opts, &src);
-	hp_check(!ret, "starting numa-hint with %s: %s", param, strerror(-ret));
+	ret = hp_source_numa_hint.start(coll.transport, &opts, &src, start_err, sizeof(start_err));
+	hp_check(!ret, "starting numa-hint with %s: %s", param, start_err);
 
 	t0 = now_s();
 	hp_check(write(c.go_fd, "g", 1) == 1, "signalling the child");

@@ -295,7 +295,7 @@ static int start_one(struct daemon *d, const struct hp_source_ops *ops, const ch
 {
 	const struct hp_policy *pol = &d->policy;
 	struct hp_source_opts sopts = { .sample_period = d->opts->period };
-	char param[64];
+	char param[64], err[512] = "";
 	int ret;
 
 	/* A scope of processes filters in the sources already (a cgroup scope: at promotion). */
@@ -308,9 +308,9 @@ static int start_one(struct daemon *d, const struct hp_source_ops *ops, const ch
 		sopts.param = param;
 	if (d->nr_src == HP_DAEMON_MAX_SOURCES)
 		return -ENOSPC;
-	ret = ops->start(d->transport, &sopts, &d->src[d->nr_src].inst);
+	ret = ops->start(d->transport, &sopts, &d->src[d->nr_src].inst, err, sizeof(err));
 	if (ret) {
-		say("starting source %s: %s", ops->name, strerror(-ret));
+		say("starting source %s: %s", ops->name, err[0] ? err : strerror(-ret));
 		return ret;
 	}
 	d->src[d->nr_src].period = d->opts->period;

@@ -64,7 +64,7 @@ static int cmd_attach(struct daemon *d, int argc, const char *const *argv, struc
 	struct hp_source_opts sopts;
 	struct running_source *rs;
 	__u32 period = d->opts->period;
-	char param[64];
+	char param[64], err[512] = "";
 	int ret;
 
 	if (!ops) {
@@ -90,9 +90,11 @@ static int cmd_attach(struct daemon *d, int argc, const char *const *argv, struc
 	if (hp_daemon_source_param(d, ops, param, sizeof(param)))
 		sopts.param = param;
 	rs = &d->src[d->nr_src];
-	ret = ops->start(d->transport, &sopts, &rs->inst);
+	ret = ops->start(d->transport, &sopts, &rs->inst, err, sizeof(err));
 	if (ret) {
-		hp_ctl_printf(out, "starting source %s: %s", ops->name, strerror(-ret));
+		say("attaching source %s: %s", ops->name, err[0] ? err : strerror(-ret));
+		hp_ctl_printf(out, "starting source %s: %s", ops->name,
+			      err[0] ? err : strerror(-ret));
 		return ret;
 	}
 	rs->ops = ops;

@@ -281,26 +281,24 @@ static int register_kdamond(struct hp_source_instance *src, int pid, unsigned in
 	return ret ? -errno : 0;
 }
 
-static int start_observe(struct hp_source_instance *src, const struct hp_damon_params *p)
+static int start_observe(struct hp_source_instance *src, const struct hp_damon_params *p, char *err,
+			 size_t err_len)
 {
 	struct hp_damon_scan scan;
 	const struct hp_damon_kdamond *kd;
-	char err[256];
 	int ret;
 
-	ret = hp_damon_scan(HP_DAMON_ADMIN, &scan, err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "damon: %s\n", err);
+	ret = hp_damon_scan(HP_DAMON_ADMIN, &scan, err, err_len);
+	if (ret)
 		return ret;
-	}
 	if (p->kdamond >= scan.nr_kdamonds) {
-		fprintf(stderr, "damon: kdamond=%u: there are %u kdamonds\n", p->kdamond,
-			scan.nr_kdamonds);
+		hp_set_err(err, err_len, "kdamond=%u: there are %u kdamonds", p->kdamond,
+			   scan.nr_kdamonds);
 		return -ENOENT;
 	}
 	kd = &scan.kd[p->kdamond];
 	if (!kd->on || kd->pid <= 0) {
-		fprintf(stderr, "damon: kdamond %u is off: nothing to observe\n", p->kdamond);
+		hp_set_err(err, err_len, "kdamond %u is off: nothing to observe", p->kdamond);
 		return -ENOENT;
 	}
 	return register_kdamond(src, kd->pid, kd->index, !strcmp(kd->ops, "paddr"), kd->target_pids,
@@ -308,11 +306,10 @@ static int start_observe(struct hp_source_instance *src, const struct hp_damon_p
 }
 
 static int start_managed(struct hp_source_instance *src, const struct hp_source_opts *opts,
-			 const struct hp_damon_params *p)
+			 const struct hp_damon_params *p, char *err, size_t err_len)
 {
 	struct hp_damon_spec spec = { .attrs = p->attrs };
 	struct hp_phys_ranges ranges = { 0 };
-	char err[256];
 	int ret;
 
 	if (p->mode == HP_DAMON_MODE_VADDR ||
@@ -321,28 +318,24 @@ static int start_managed(struct hp_source_instance *src, const struct hp_source_
 		spec.pids = opts->tgids;
 		spec.nr_pids = opts->filter_mode == HP_FILTER_TGIDS ? opts->nr_tgids : 0;
 		if (!spec.nr_pids) {
-			fprintf(stderr, "damon: ops=vaddr needs processes (a tgid scope)\n");
+			hp_set_err(err, err_len, "ops=vaddr needs processes (a tgid scope)");
 			return -EINVAL;
 		}
 	} else {
 		spec.ops = HP_DAMON_OPS_PADDR;
-		ret = hp_node_ranges_read(HP_SYSFS_SYSTEM, p->node_mask, &ranges, err, sizeof(err));
-		if (ret) {
-			fprintf(stderr, "damon: %s\n", err);
+		ret = hp_node_ranges_read(HP_SYSFS_SYSTEM, p->node_mask, &ranges, err, err_len);
+		if (ret)
 			return ret;
-		}
 		spec.ranges = ranges.v;
 		spec.nr_ranges = ranges.nr;
 	}
 	/* Before touching sysfs: its kdamond could not be turned on anyway. */
-	ret = hp_damon_exclusive(HP_DAMON_MODULES, err, sizeof(err));
+	ret = hp_damon_exclusive(HP_DAMON_MODULES, err, err_len);
 	if (!ret)
-		ret = hp_damon_start(HP_DAMON_ADMIN, &spec, &src->ctx, err, sizeof(err));
+		ret = hp_damon_start(HP_DAMON_ADMIN, &spec, &src->ctx, err, err_len);
 	hp_phys_ranges_free(&ranges);
-	if (ret) {
-		fprintf(stderr, "damon: %s\n", err);
+	if (ret)
 		return ret;
-	}
 	src->managed = true;
 	return register_kdamond(src, src->ctx.pid, src->ctx.index, spec.ops == HP_DAMON_OPS_PADDR,
 				spec.pids, spec.nr_pids);
@@ -362,37 +355,32 @@ static void damon_stop(struct hp_source_instance *src)
 }
 
 static int damon_start(struct hp_transport *transport, const struct hp_source_opts *opts,
-		       struct hp_source_instance **out)
+		       struct hp_source_instance **out, char *err, size_t err_len)
 {
 	static const struct hp_source_opts none = { 0 };
 	struct hp_damon_params p;
 	enum hp_damon_attach attach = HP_DAMON_ATTACH_AUTO;
 	struct hp_source_instance *src;
-	char err[256];
 	int ret;
 
 	*out = NULL;
 	if (!opts)
 		opts = &none;
-	ret = hp_damon_parse_params(opts->param, &p, err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "%s\n", err);
+	ret = hp_damon_parse_params(opts->param, &p, err, err_len);
+	if (!ret)
+		ret = hp_source_opts_check(opts, err, err_len);
+	if (ret)
 		return ret;
-	}
-	ret = hp_source_opts_check(opts, err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "damon: %s\n", err);
-		return ret;
-	}
 	if (opts->filter_mode == HP_FILTER_CGROUP) {
-		fprintf(stderr,
-			"damon: a cgroup scope does not apply: regions come from the kdamond thread, and DAMON monitors processes or physical memory\n");
+		hp_set_err(
+			err, err_len,
+			"a cgroup scope does not apply: regions come from the kdamond thread, and DAMON monitors processes or physical memory");
 		return -EOPNOTSUPP;
 	}
 	ret = resolve_attach(p.attach, &attach);
 	if (ret) {
-		fprintf(stderr, "damon: no %s (kernel without DAMON, or tracefs not mounted)\n",
-			attach_how(attach));
+		hp_set_err(err, err_len, "no %s (kernel without DAMON, or tracefs not mounted)",
+			   attach_how(attach));
 		return ret;
 	}
 	src = calloc(1, sizeof(*src));
@@ -400,11 +388,11 @@ static int damon_start(struct hp_transport *transport, const struct hp_source_op
 		return -ENOMEM;
 	ret = load(src, attach, transport, opts);
 	if (ret) {
-		fprintf(stderr, "damon: loading %s: %s\n", attach_how(attach), strerror(-ret));
+		hp_set_err(err, err_len, "loading %s: %s", attach_how(attach), strerror(-ret));
 		goto fail;
 	}
-	ret = p.mode == HP_DAMON_MODE_OBSERVE ? start_observe(src, &p)
-					      : start_managed(src, opts, &p);
+	ret = p.mode == HP_DAMON_MODE_OBSERVE ? start_observe(src, &p, err, err_len)
+					      : start_managed(src, opts, &p, err, err_len);
 	if (ret)
 		goto fail;
 	*out = src;

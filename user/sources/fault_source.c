@@ -278,18 +278,15 @@ static struct bpf_object *fault_object(struct hp_source_instance *src)
 }
 
 static int fault_start(struct hp_transport *transport, const struct hp_source_opts *opts,
-		       struct hp_source_instance **out)
+		       struct hp_source_instance **out, char *err, size_t err_len)
 {
 	enum hp_fault_attach attach;
-	char err[512];
 	int ret;
 
 	*out = NULL;
-	ret = hp_fault_parse_param(opts->param, &attach, err, sizeof(err));
+	ret = hp_fault_parse_param(opts->param, &attach, err, err_len);
 	if (!ret)
-		ret = hp_fault_source_start(transport, opts, attach, out, err, sizeof(err));
-	if (ret)
-		fprintf(stderr, "fault: %s\n", err);
+		ret = hp_fault_source_start(transport, opts, attach, out, err, err_len);
 	return ret;
 }
 

@@ -401,27 +401,24 @@ static void numa_hint_probe(struct hp_source_probe *probe)
 }
 
 static int numa_hint_start(struct hp_transport *transport, const struct hp_source_opts *opts,
-			   struct hp_source_instance **out)
+			   struct hp_source_instance **out, char *err, size_t err_len)
 {
 	enum hp_numa_hint_attach wanted;
 	struct hp_numa_hint_facts facts;
 	struct hp_source_probe probe;
-	char err[256];
 	int ret;
 
 	*out = NULL;
-	ret = hp_numa_hint_parse_param(opts ? opts->param : NULL, &wanted, err, sizeof(err));
+	ret = hp_numa_hint_parse_param(opts ? opts->param : NULL, &wanted, err, err_len);
 	if (!ret && opts)
-		ret = hp_source_opts_check(opts, err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "%s\n", err);
+		ret = hp_source_opts_check(opts, err, err_len);
+	if (ret)
 		return ret;
-	}
 	gather(wanted, &facts, transport, opts, out);
 	if (*out)
 		return 0;
 	hp_numa_hint_decide(&facts, &probe);
-	fprintf(stderr, "%s\n", probe.available ? "numa-hint: attach failed" : probe.why);
+	hp_set_err(err, err_len, "%s", probe.available ? "attach failed" : probe.why);
 	if (facts.kprobe_err < 0)
 		return facts.kprobe_err;
 	return facts.fentry_err < 0 ? facts.fentry_err : -EOPNOTSUPP;

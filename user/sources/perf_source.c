@@ -691,18 +691,15 @@ static struct bpf_object *perf_object(struct hp_source_instance *src)
 }
 
 static int perf_start(struct hp_transport *transport, const struct hp_source_opts *opts,
-		      struct hp_source_instance **out)
+		      struct hp_source_instance **out, char *err, size_t err_len)
 {
 	struct hp_perf_params params;
-	char err[512];
 	int ret;
 
 	*out = NULL;
-	ret = hp_perf_parse_param(opts->param, &params, err, sizeof(err));
+	ret = hp_perf_parse_param(opts->param, &params, err, err_len);
 	if (!ret)
-		ret = hp_perf_source_start(transport, opts, &params, out, err, sizeof(err));
-	if (ret)
-		fprintf(stderr, "perf: %s\n", err);
+		ret = hp_perf_source_start(transport, opts, &params, out, err, err_len);
 	return ret;
 }
 

@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "catf.h"
 #include "scan.skel.h"
 #include "params.h"
 #include "scan_source.h"
@@ -111,13 +112,13 @@ static void scan_probe(struct hp_source_probe *result)
 }
 
 /* "period_ms=N,pages=N" to the module's settings. */
-static int apply_params(const char *param)
+static int apply_params(const char *param, char *err, size_t err_len)
 {
-	char key[32], value[32], err[128];
+	char key[32], value[32];
 	int ret;
 
-	while ((ret = hp_param_next(&param, key, sizeof(key), value, sizeof(value), err,
-				    sizeof(err))) > 0) {
+	while ((ret = hp_param_next(&param, key, sizeof(key), value, sizeof(value), err, err_len)) >
+	       0) {
 		const char *path;
 
 		if (!strcmp(key, "period_ms"))
@@ -125,38 +126,40 @@ static int apply_params(const char *param)
 		else if (!strcmp(key, "pages"))
 			path = HP_SCAN_PAGES;
 		else {
-			fprintf(stderr, "scan: unknown parameter '%s' (known: period_ms, pages)\n",
-				key);
+			hp_set_err(err, err_len, "unknown parameter '%s' (known: period_ms, pages)",
+				   key);
 			return -EINVAL;
 		}
 		ret = hp_write_text(path, value);
 		if (ret) {
-			fprintf(stderr, "scan: %s=%s: %s\n", key, value, strerror(-ret));
+			hp_set_err(err, err_len, "%s=%s: %s", key, value, strerror(-ret));
 			return ret;
 		}
 	}
-	if (ret < 0)
-		fprintf(stderr, "scan: %s\n", err);
 	return ret;
 }
 
 /* The module's scope: the tgids of @opts, or every process. */
-static int set_scope(const struct hp_source_opts *opts)
+static int set_scope(const struct hp_source_opts *opts, char *err, size_t err_len)
 {
 	char buf[1024] = "all";
 	size_t i, len = 0;
+	int ret;
 
 	if (opts->filter_mode == HP_FILTER_TGIDS) {
 		if (opts->nr_tgids > KMIGRATED_SCAN_TGIDS_MAX) {
-			fprintf(stderr, "scan: %zu processes; the scanner takes at most %d\n",
-				opts->nr_tgids, KMIGRATED_SCAN_TGIDS_MAX);
+			hp_set_err(err, err_len, "%zu processes; the scanner takes at most %d",
+				   opts->nr_tgids, KMIGRATED_SCAN_TGIDS_MAX);
 			return -E2BIG;
 		}
 		for (i = 0; i < opts->nr_tgids && len < sizeof(buf) - 16; i++)
 			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%u", i ? " " : "",
 						opts->tgids[i]);
 	}
-	return hp_write_text(HP_SCAN_TGIDS, buf);
+	ret = hp_write_text(HP_SCAN_TGIDS, buf);
+	if (ret)
+		hp_set_err(err, err_len, "%s: %s", HP_SCAN_TGIDS, strerror(-ret));
+	return ret;
 }
 
 /* Leave the scanner as found (nothing to do when the module went away meanwhile). */
@@ -171,18 +174,15 @@ static void restore_settings(const struct hp_source_instance *src)
 }
 
 static int scan_start(struct hp_transport *transport, const struct hp_source_opts *opts,
-		      struct hp_source_instance **out)
+		      struct hp_source_instance **out, char *err, size_t err_len)
 {
 	struct hp_source_instance *src;
-	char why[256];
 	int ret;
 
 	*out = NULL;
-	scanner_state(why, sizeof(why));
-	if (why[0]) {
-		fprintf(stderr, "scan: %s\n", why);
+	scanner_state(err, err_len);
+	if (err[0])
 		return -ENOENT;
-	}
 	src = calloc(1, sizeof(*src));
 	if (!src)
 		return -ENOMEM;
@@ -191,12 +191,18 @@ static int scan_start(struct hp_transport *transport, const struct hp_source_opt
 		ret = hp_read_line(HP_SCAN_PERIOD, src->old_period, sizeof(src->old_period));
 	if (!ret)
 		ret = hp_read_line(HP_SCAN_PAGES, src->old_pages, sizeof(src->old_pages));
+	if (ret)
+		hp_set_err(err, err_len, "reading the scanner's settings: %s", strerror(-ret));
 	if (!ret)
-		ret = apply_params(opts->param);
-	if (!ret)
+		ret = apply_params(opts->param, err, err_len);
+	if (!ret) {
 		ret = load(src, transport, opts);
+		if (ret)
+			hp_set_err(err, err_len, "loading raw_tp/" KMIGRATED_SCAN_TP ": %s",
+				   strerror(-ret));
+	}
 	if (!ret)
-		ret = set_scope(opts);
+		ret = set_scope(opts, err, err_len);
 	if (ret) {
 		destroy_bpf(src);
 		restore_settings(src);

@@ -53,9 +53,12 @@ struct hp_source_ops {
 	enum hp_source id;
 	/* Decide, without side effects left behind, whether and how it runs here. */
 	void (*probe)(struct hp_source_probe *result);
-	/* Load, attach and feed @transport; 0 or -errno (message on stderr via libbpf print). */
+	/*
+	 * Load, attach and feed @transport; 0, or -errno with the reason in
+	 * @err (the caller names the source).
+	 */
 	int (*start)(struct hp_transport *transport, const struct hp_source_opts *opts,
-		     struct hp_source_instance **out);
+		     struct hp_source_instance **out, char *err, size_t err_len);
 	/* Detach and free everything start() made; NULL is a no-op. */
 	void (*stop)(struct hp_source_instance *src);
 	/* The source's BPF object (for stats, config and scope maps). */

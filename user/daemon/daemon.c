@@ -484,6 +484,7 @@ static int loop_wait(struct daemon *d, int loop_fd, int timeout_ms)
 	struct epoll_event ev[2];
 	bool control = false;
 	int n, ret;
+	__u64 t;
 
 	/* The stages of CPUs that went quiet are collected on time, not only at the next ring record. */
 	if (collect_ms >= 0 && (timeout_ms < 0 || timeout_ms > collect_ms))
@@ -491,10 +492,12 @@ static int loop_wait(struct daemon *d, int loop_fd, int timeout_ms)
 	n = epoll_wait(loop_fd, ev, 2, timeout_ms);
 	if (n < 0)
 		return -errno;
+	t = hp_thread_cpu_ns();
 	for (int i = 0; i < n; i++)
 		if (ev[i].data.u32 == 1)
 			control = true;
 	ret = hp_transport_consume(d->transport);
+	hp_phase_lap(d, HP_PHASE_INGEST, &t);
 	if (ret < 0)
 		return ret;
 	if (control)

@@ -474,6 +474,13 @@ static void collect_host(struct daemon *d, struct stat_list *l)
 			 "Bytes DAMOS schemes (any kdamond) applied their actions to.", v);
 }
 
+#define HP_PHASE_KEY(id, name, help) "cpu_" #name "_us",
+static const char *const phase_key[HP_PHASE_NR] = { HP_PHASES(HP_PHASE_KEY) };
+#undef HP_PHASE_KEY
+#define HP_PHASE_HELP(id, name, help) "Microseconds of hotpaged's CPU time: " help ".",
+static const char *const phase_help[HP_PHASE_NR] = { HP_PHASES(HP_PHASE_HELP) };
+#undef HP_PHASE_HELP
+
 static void collect_daemon(struct daemon *d, struct stat_list *l)
 {
 	struct hp_heat_stats hs;
@@ -492,6 +499,8 @@ static void collect_daemon(struct daemon *d, struct stat_list *l)
 	hp_ctl_server_stats(d->ctl, &ctl);
 	stat_add(l, SEC_DAEMON, "", "uptime_seconds", false, "Seconds since hotpaged started.",
 		 uptime_s(d));
+	for (int p = 0; p < HP_PHASE_NR; p++)
+		stat_add(l, SEC_DAEMON, "", phase_key[p], true, phase_help[p], d->cpu_ns[p] / 1000);
 	stat_add(l, SEC_DAEMON, "", "events", true, "Events read from the source rings.",
 		 d->events_total);
 	stat_add(l, SEC_DAEMON, "", "events_staged", true,

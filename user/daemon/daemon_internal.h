@@ -63,6 +63,26 @@ struct running_source {
 	__u32 period; /* as started; 0: the source's default */
 };
 
+/*
+ * Where the daemon's own CPU time goes, by stage of the data path: what
+ * a user reads to see which part of the work grows with their memory.
+ */
+#define HP_PHASES(X)                                                                               \
+	X(INGEST, ingest, "reading the rings, PFNs from pagemap, heat and hot sets")               \
+	X(WINDOW, window, "the window's end: pruning, the hot map, the heat table's turn")         \
+	X(CANDIDATES, candidates, "gathering and ranking the hot pages below the top tier")        \
+	X(CENSUS, census, "the census of idle pages on nodes that need room")                      \
+	X(PLAN, plan, "the exchange plan")                                                         \
+	X(MOVES, moves, "handing moves to the backend, or moving them (move_pages)")               \
+	X(VERIFY, verify, "looking where the pages kmigrated queued went")
+
+enum hp_phase {
+#define HP_PHASE_ENUM(id, name, help) HP_PHASE_##id,
+	HP_PHASES(HP_PHASE_ENUM)
+#undef HP_PHASE_ENUM
+		HP_PHASE_NR
+};
+
 /* One direction's requests of a round and their outcomes. */
 struct direction {
 	struct hp_promote_result res; /* running totals */
@@ -121,10 +141,20 @@ struct daemon {
 	struct direction promote, demote;
 	__u64 held[HP_HOLD_NR]; /* base pages held back, by reason */
 	__u64 held_said; /* reasons said in the log since the last quiet round */
+	__u64 cpu_ns[HP_PHASE_NR]; /* this thread's CPU time, by phase */
 	/* live control (control.h) */
 	struct hp_ctl_server *ctl;
 	__u64 start_ns;
 };
+
+/* Charges the CPU time since *@t to @phase, and restarts *@t. */
+static inline void hp_phase_lap(struct daemon *d, enum hp_phase phase, __u64 *t)
+{
+	__u64 now = hp_thread_cpu_ns();
+
+	d->cpu_ns[phase] += now - *t;
+	*t = now;
+}
 
 /* One line on stderr. */
 #define say(fmt, ...) fprintf(stderr, "hotpaged: " fmt "\n", ##__VA_ARGS__)

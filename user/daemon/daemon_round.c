@@ -514,7 +514,8 @@ static bool execute(struct daemon *d, const struct hp_move *moves, size_t n, str
 	return true;
 }
 
-static void exchange(struct daemon *d, __u64 now, __u32 interval_ms, __u64 held[HP_HOLD_NR])
+static void exchange(struct daemon *d, __u64 now, __u32 interval_ms, __u64 held[HP_HOLD_NR],
+		     __u64 *cpu_t)
 {
 	struct hp_exchange_in in = { .victim_heat = d->victim_heat,
 				     .victim_target = d->victim_target };
@@ -523,12 +524,14 @@ static void exchange(struct daemon *d, __u64 now, __u32 interval_ms, __u64 held[
 	__u64 short_nodes;
 
 	verify_pending(d);
+	hp_phase_lap(d, HP_PHASE_VERIFY, cpu_t);
 	/* Pages still queued from the last round: no new plan on top of them. */
 	if (d->npending)
 		return;
 
 	in.budget = hp_policy_rate_bytes(&d->policy) * interval_ms / 1000 / (__u64)d->page_size;
 	in.ncand = gather_candidates(d, held);
+	hp_phase_lap(d, HP_PHASE_CANDIDATES, cpu_t);
 	in.cand = d->cand;
 	in.cand_target = d->cand_target;
 	d->candidates += in.ncand;
@@ -562,8 +565,10 @@ static void exchange(struct daemon *d, __u64 now, __u32 interval_ms, __u64 held[
 		in.nvictims = gather_victims(d, short_nodes, want + want / 2 + 64);
 		in.victims = d->victims;
 	}
+	hp_phase_lap(d, HP_PHASE_CENSUS, cpu_t);
 	memset(out.held, 0, sizeof(out.held));
 	hp_exchange_plan(&in, &out);
+	hp_phase_lap(d, HP_PHASE_PLAN, cpu_t);
 	if (!warm) {
 		out.held[HP_HOLD_WARMING_UP] += out.held[HP_HOLD_NO_ROOM];
 		out.held[HP_HOLD_NO_ROOM] = 0;
@@ -573,6 +578,7 @@ static void exchange(struct daemon *d, __u64 now, __u32 interval_ms, __u64 held[
 	/* Down first: their room is what the candidates held back wait for. */
 	if (execute(d, out.demote, out.ndemote, &d->demote, held, now))
 		execute(d, out.promote, out.npromote, &d->promote, held, now);
+	hp_phase_lap(d, HP_PHASE_MOVES, cpu_t);
 }
 
 /* ------------------------------------------------------------ holds */
@@ -688,22 +694,26 @@ void hp_daemon_settle(struct daemon *d)
 
 void hp_daemon_round(struct daemon *d, __u32 interval_ms)
 {
-	__u64 now = hp_monotonic_ns();
+	__u64 now = hp_monotonic_ns(), t = hp_thread_cpu_ns();
 	__u64 held[HP_HOLD_NR] = { 0 };
-
 	bool ends;
 
 	hp_daemon_flush_events(d);
+	hp_phase_lap(d, HP_PHASE_INGEST, &t);
 	d->rounds++;
 	/* Judged on the window just ended, whole; then the next one starts. */
 	ends = window_ends(d);
 	prune(d);
+	hp_phase_lap(d, HP_PHASE_WINDOW, &t);
 	if (d->can_promote) {
 		backend_recheck(d, now);
-		exchange(d, now, interval_ms, held);
+		exchange(d, now, interval_ms, held, &t);
 	}
+	/* What an early return of the exchange left uncharged was its own. */
+	hp_phase_lap(d, HP_PHASE_CANDIDATES, &t);
 	report_holds(d, held);
 	publish(d);
 	if (ends)
 		hp_heat_advance(d->heat);
+	hp_phase_lap(d, HP_PHASE_WINDOW, &t);
 }

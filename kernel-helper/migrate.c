@@ -8,9 +8,10 @@
  * (it may have been freed, reused, split or moved since it was queued),
  * isolate it from its LRU (NR_ISOLATED_* up), then hand each target's list
  * to migrate_pages() in MIGRATE_ASYNC mode with reason MR_NUMA_MISPLACED
- * (MR_SYSCALL for demotion requests), which unmaps the whole batch under one TLB flush (6.3+); what it leaves
- * on the list goes back with putback_movable_pages() (NR_ISOLATED_* down;
- * migrate_pages() brings it down for what it moved or put back itself).
+ * (MR_SYSCALL for demotion requests), which unmaps the whole batch under
+ * one TLB flush (6.3+); what it leaves on the list goes back with
+ * putback_movable_pages() (NR_ISOLATED_* down; migrate_pages() brings it
+ * down for what it moved or put back itself).
  *
  * vma route, exported API only: migrate_vma_setup() collects and unmaps
  * the pages of a run of addresses in one anonymous vma, the module
@@ -167,7 +168,8 @@ static unsigned int kmig_take_pfn(struct kmig_node *kn, u64 pfn, int target, boo
 		kmig_count(kn, KMIGRATED_STAT_FAILED_SAME_NODE, 1);
 		return 0;
 	}
-	if (folio_test_large(folio) && (!READ_ONCE(kmig_large_folios) || folio_test_hugetlb(folio))) {
+	if (folio_test_large(folio) &&
+	    (!READ_ONCE(kmig_large_folios) || folio_test_hugetlb(folio))) {
 		folio_put(folio);
 		kmig_count(kn, KMIGRATED_STAT_FAILED_LARGE, 1);
 		return 0;
@@ -261,7 +263,8 @@ void kmig_migrate_pfns(struct kmig_node *kn, struct kmigrated_req *reqs, unsigne
 		target = reqs[start].node;
 		demote = reqs[start].flags & KMIGRATED_REQ_DEMOTE;
 		for (i = end = start + 1; i < nr; i++) {
-			if (reqs[i].node == target && !(reqs[i].flags & KMIGRATED_REQ_DEMOTE) == !demote) {
+			if (reqs[i].node == target &&
+			    !(reqs[i].flags & KMIGRATED_REQ_DEMOTE) == !demote) {
 				swap(reqs[i], reqs[end]);
 				end++;
 			}

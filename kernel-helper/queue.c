@@ -8,9 +8,10 @@
  * included, on behalf of a page-fault path or anything else. So they
  * neither sleep, allocate nor touch any lock but their node's queue lock,
  * which, with interrupts off, they only try to take (KMIGRATED_E_BUSY when
- * that fails for a while; see kmig_trylock()); they take no page reference (dropping one could free the page,
- * which takes zone and LRU locks); and they wake the thread through an
- * irq_work, since a wake-up takes scheduler locks. What they read of a
+ * that fails for a while; see kmig_trylock()); they take no page
+ * reference (dropping one could free the page, which takes zone and LRU
+ * locks); and they wake the thread through an irq_work, since a wake-up
+ * takes scheduler locks. What they read of a
  * page (flags, node) may be stale by the time the thread looks: the
  * thread checks again under a reference.
  */
@@ -306,7 +307,8 @@ static enum kmigrated_result kmig_submit(struct kmigrated_req *r)
 			goto out;
 		}
 		/* The kernel's own demotion (reclaim) never takes these either. */
-		if ((r->flags & KMIGRATED_REQ_DEMOTE) && kmig_folio_pinned_in_ram(page_folio(page))) {
+		if ((r->flags & KMIGRATED_REQ_DEMOTE) &&
+		    kmig_folio_pinned_in_ram(page_folio(page))) {
 			res = KMIGRATED_E_UNEVICTABLE;
 			goto out;
 		}

@@ -190,7 +190,7 @@ static int kmig_scan_pmd(pmd_t *pmdp, unsigned long addr, unsigned long next, st
 static const struct mm_walk_ops kmig_scan_ops = {
 	.pmd_entry = kmig_scan_pmd,
 	.pte_entry = kmig_scan_pte,
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+#ifdef KMIG_WALK_OPS_LOCK
 	.walk_lock = PGWALK_RDLOCK,
 #endif
 };
@@ -244,7 +244,8 @@ static bool kmig_scan_mm(struct kmig_scan_walk *w, u32 tgid, unsigned long start
 			continue;
 		}
 		end = min(vma->vm_end, ALIGN(addr + 1, KMIG_SCAN_CHUNK));
-		w->flush_start = w->flush_end = 0;
+		w->flush_start = 0;
+		w->flush_end = 0;
 		err = kmig_sym.walk_page_range(mm, addr, end, &kmig_scan_ops, w);
 		/* What was cleared must miss in the TLBs for the next pass to see it. */
 		if (w->flush_end > w->flush_start)
@@ -350,8 +351,9 @@ static int kmig_scan_fn(void *unused)
 	u64 runtime = current->se.sum_exec_runtime, now;
 
 	while (!kthread_should_stop()) {
-		schedule_timeout_interruptible(
-			msecs_to_jiffies(max(READ_ONCE(kmig_scan_period_ms), 1U)));
+		unsigned int period = max(READ_ONCE(kmig_scan_period_ms), 1U);
+
+		schedule_timeout_interruptible(msecs_to_jiffies(period));
 		if (kthread_should_stop())
 			break;
 		if (kmig_scan_idle())

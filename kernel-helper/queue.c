@@ -248,6 +248,7 @@ static enum kmigrated_result kmig_submit(struct kmigrated_req *r)
 {
 	struct kmig_node *kn = NULL;
 	enum kmigrated_result res;
+	struct folio *folio;
 	struct page *page;
 
 	if (r->flags & ~KMIGRATED_REQ_FLAGS) {
@@ -288,27 +289,27 @@ static enum kmigrated_result kmig_submit(struct kmigrated_req *r)
 				res = KMIGRATED_E_PFN;
 			goto out;
 		}
-		if (is_zone_device_page(page)) {
+		/* Racy without a reference; the thread checks again under one. */
+		folio = page_folio(page);
+		if (folio_is_zone_device(folio)) {
 			res = KMIGRATED_E_ZONE_DEVICE;
 			goto out;
 		}
-		kn = kmig_nodes[page_to_nid(page)];
+		kn = kmig_nodes[folio_nid(folio)];
 		if (!kmig_node_ok(r->node)) {
 			res = KMIGRATED_E_NODE;
 			goto out;
 		}
-		if (page_to_nid(page) == r->node) {
+		if (folio_nid(folio) == r->node) {
 			res = KMIGRATED_E_SAME_NODE;
 			goto out;
 		}
-		/* Racy without a reference; the thread checks again under one. */
-		if (!PageLRU(page)) {
+		if (!folio_test_lru(folio)) {
 			res = KMIGRATED_E_NOT_LRU;
 			goto out;
 		}
 		/* The kernel's own demotion (reclaim) never takes these either. */
-		if ((r->flags & KMIGRATED_REQ_DEMOTE) &&
-		    kmig_folio_pinned_in_ram(page_folio(page))) {
+		if ((r->flags & KMIGRATED_REQ_DEMOTE) && kmig_folio_pinned_in_ram(folio)) {
 			res = KMIGRATED_E_UNEVICTABLE;
 			goto out;
 		}

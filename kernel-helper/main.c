@@ -33,6 +33,18 @@
 
 /* ---------------------------------------------------------- settings */
 
+/**
+ * DOC: Module parameters
+ *
+ * batch_size, rate_limit_mbps, large_folios, scan_period_ms and scan_pages
+ * may be changed while the module runs, in /sys/module/kmigrated/parameters/
+ * and, all but large_folios, in /sys/kernel/mm/kmigrated/; the threads
+ * read them afresh for each batch or pass. queue_depth, route, scan_nodes
+ * and fail_symbol size or choose what is set up at load, and are read-only
+ * after it. A value out of its range is refused with -EINVAL (at load:
+ * the module does not load) and the old one kept.
+ */
+
 unsigned int kmig_batch_size = 512;
 unsigned int kmig_rate_limit_mbps = 65536; /* the kernel's promotion default */
 unsigned int kmig_queue_depth = 16384;

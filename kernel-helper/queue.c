@@ -333,9 +333,12 @@ out:
 __bpf_kfunc_start_defs();
 
 /**
- * kmigrated_ping - check that a BPF program reaches this module
- * @cookie: any value chosen by the caller
+ * kmigrated_ping() - Check that a BPF program reaches this module.
+ * @cookie: Any value chosen by the caller.
  *
+ * Lets a caller tell that its kfunc calls reach this module.
+ *
+ * Context: Any context a syscall or tracing program runs in. Does not sleep.
  * Return: @cookie ^ KMIGRATED_PING_MAGIC.
  */
 __bpf_kfunc u64 kmigrated_ping(u64 cookie)
@@ -345,10 +348,19 @@ __bpf_kfunc u64 kmigrated_ping(u64 cookie)
 }
 
 /**
- * kmigrated_enqueue - ask for the page at @pfn to be moved to @node
- * @pfn: page frame number
- * @node: target node
+ * kmigrated_enqueue() - Ask for the folio of a page frame to be moved.
+ * @pfn: Page frame number of any page of the folio.
+ * @node: Target node.
  *
+ * Checks the request without a reference on the page (online memory, not
+ * ZONE_DEVICE, on an LRU, on another node than @node) and queues it for
+ * the thread of the page's node, which checks it again under a reference
+ * and migrates it later (pfn route). The result says whether the request
+ * was queued; the counters say what became of it.
+ *
+ * Context: Any context a syscall or tracing program runs in, NMI included.
+ * Does not sleep; waits for the node's queue lock only where it cannot have
+ * interrupted its holder, and otherwise gives up with KMIGRATED_E_BUSY.
  * Return: KMIGRATED_QUEUED (0), or the enum kmigrated_result refusal.
  */
 __bpf_kfunc int kmigrated_enqueue(u64 pfn, u32 node)
@@ -362,11 +374,18 @@ __bpf_kfunc int kmigrated_enqueue(u64 pfn, u32 node)
 }
 
 /**
- * kmigrated_enqueue_vaddr - ask for the page at @vaddr in @tgid to be moved
- * @tgid: process
- * @vaddr: user address (any address in the page)
- * @node: target node
+ * kmigrated_enqueue_vaddr() - Ask for a process's page to be moved.
+ * @tgid: Process.
+ * @vaddr: User address, any address in the page.
+ * @node: Target node.
  *
+ * Checks @tgid, @vaddr and @node and queues the request for the thread of
+ * @node, which migrates it later by the vma route (migrate_vma_*(),
+ * anonymous memory only); the page itself is looked at only then.
+ *
+ * Context: Any context a syscall or tracing program runs in, NMI included.
+ * Does not sleep; waits for the node's queue lock only where it cannot have
+ * interrupted its holder, and otherwise gives up with KMIGRATED_E_BUSY.
  * Return: KMIGRATED_QUEUED (0), or the enum kmigrated_result refusal.
  */
 __bpf_kfunc int kmigrated_enqueue_vaddr(u32 tgid, u64 vaddr, u32 node)
@@ -382,11 +401,18 @@ __bpf_kfunc int kmigrated_enqueue_vaddr(u32 tgid, u64 vaddr, u32 node)
 }
 
 /**
- * kmigrated_enqueue_batch - check and queue an array of requests
- * @reqs: the requests; each one's result field is written
- * @reqs__sz: size of @reqs in bytes
+ * kmigrated_enqueue_batch() - Check and queue an array of requests.
+ * @reqs: The requests, pfn or vaddr ones; each one's result field is written.
+ * @reqs__sz: Size of @reqs in bytes (the __sz suffix tells the verifier).
  *
- * Return: how many were queued, or -EINVAL when @reqs__sz is not a
+ * Each request, pfn or vaddr (KMIGRATED_REQ_VADDR), promotion or demotion
+ * (KMIGRATED_REQ_DEMOTE), is checked and queued as by kmigrated_enqueue()
+ * or kmigrated_enqueue_vaddr(), and its enum kmigrated_result written back.
+ *
+ * Context: Any context a syscall or tracing program runs in, NMI included.
+ * Does not sleep; waits for the node's queue lock only where it cannot have
+ * interrupted its holder, and otherwise gives up with KMIGRATED_E_BUSY.
+ * Return: How many were queued, or -EINVAL when @reqs__sz is not a
  * multiple of the request size.
  */
 __bpf_kfunc int kmigrated_enqueue_batch(struct kmigrated_req *reqs, u32 reqs__sz)
@@ -409,11 +435,15 @@ __bpf_kfunc int kmigrated_enqueue_batch(struct kmigrated_req *reqs, u32 reqs__sz
 }
 
 /**
- * kmigrated_read_stats - copy the module's counters
- * @stats: where to, in enum kmigrated_stat order
- * @stats__sz: size of @stats in bytes
+ * kmigrated_read_stats() - Copy the module's counters.
+ * @stats: Where to, in enum kmigrated_stat order.
+ * @stats__sz: Size of @stats in bytes; a shorter array gets the first ones.
  *
- * Return: how many counters were copied.
+ * The totals of all nodes, as in /sys/kernel/mm/kmigrated/; each counter
+ * is read on its own, so they need not add up with each other exactly.
+ *
+ * Context: Any context a syscall or tracing program runs in. Does not sleep.
+ * Return: How many counters were copied.
  */
 __bpf_kfunc int kmigrated_read_stats(u64 *stats, u32 stats__sz)
 {

@@ -408,10 +408,17 @@ static int kmig_scan_apply(u32 tgid, u32 op)
 __bpf_kfunc_start_defs();
 
 /**
- * kmigrated_scan_scope - change the scanner's scope
- * @tgid: the process (KMIGRATED_SCAN_ADD, KMIGRATED_SCAN_DEL)
- * @op: enum kmigrated_scan_op
+ * kmigrated_scan_scope() - Change the accessed-bit scanner's scope.
+ * @tgid: The process, for KMIGRATED_SCAN_ADD and KMIGRATED_SCAN_DEL.
+ * @op: An enum kmigrated_scan_op.
  *
+ * KMIGRATED_SCAN_ADD and KMIGRATED_SCAN_DEL change the list of processes
+ * scanned; KMIGRATED_SCAN_ALL scans every user process, KMIGRATED_SCAN_NONE
+ * none. The scanner reads its scope at the start of each pass.
+ *
+ * Context: Any context a syscall or tracing program runs in, NMI included.
+ * Does not sleep; waits for the scope lock only where it cannot have
+ * interrupted its holder, and otherwise gives up with -EBUSY.
  * Return: 0, -EINVAL (bad op or tgid), -ENOSPC (scope full), -EBUSY (the
  * scope lock is held here already), -EOPNOTSUPP (no scanner).
  */
@@ -527,8 +534,9 @@ ssize_t kmig_scan_nodes_show(char *buf)
  * @nodes: nodelist of the nodes to scan, or NULL for every node with memory
  *
  * A missing symbol leaves the module without a scanner (said in the log),
- * not without its other services. Return: 0 or -errno (bad @nodes, no
- * memory).
+ * not without its other services.
+ *
+ * Return: 0 or -errno (bad @nodes, no memory).
  */
 int kmig_scan_init(const char *fail_symbol, const char *nodes)
 {

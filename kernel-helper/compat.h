@@ -30,9 +30,9 @@
 #endif
 
 #ifndef __bpf_kfunc_start_defs
-#define __bpf_kfunc_start_defs()                                                                   \
-	__diag_push();                                                                             \
-	__diag_ignore_all("-Wmissing-prototypes",                                                  \
+#define __bpf_kfunc_start_defs()						\
+	__diag_push();								\
+	__diag_ignore_all("-Wmissing-prototypes",				\
 			  "Global kfuncs as their definitions will be in BTF")
 #define __bpf_kfunc_end_defs() __diag_pop()
 #endif
@@ -71,41 +71,44 @@
 
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
 #define KMIG_MIGRATE_FOLIO_CALLBACKS 1
-typedef new_folio_t kmig_new_t;
-typedef free_folio_t kmig_free_t;
-#else
-typedef new_page_t kmig_new_t;
-typedef free_page_t kmig_free_t;
+#endif
+
+/*
+ * Page-table walkers say which mmap lock they take since 6.5; that is an
+ * enum, so there is nothing to test but the version.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+#define KMIG_WALK_OPS_LOCK 1
 #endif
 
 /*
  * get_dev_pagemap() takes a pgmap to reuse as its second argument on 6.1
- * and 6.12, and only the pfn on newer kernels (6.18, 7.3). _Generic picks,
- * at compile time, the helper whose parameter has the declared type of
- * get_dev_pagemap, and only that helper is called: the other is never
+ * and 6.12, and only the pfn on newer kernels (6.18, 7.3). The helper
+ * whose parameter has the declared type of get_dev_pagemap is picked at
+ * compile time, and only that helper is called: the other is never
  * type-checked against it. A third form fails to compile here.
  */
 #include <linux/memremap.h>
 
-typedef struct dev_pagemap *kmig_get_dev_pagemap1_t(unsigned long pfn);
-typedef struct dev_pagemap *kmig_get_dev_pagemap2_t(unsigned long pfn,
-						     struct dev_pagemap *pgmap);
+typedef struct dev_pagemap *(*kmig_get_dev_pagemap1_t)(unsigned long pfn);
+typedef struct dev_pagemap *(*kmig_get_dev_pagemap2_t)(unsigned long pfn,
+						       struct dev_pagemap *pgmap);
 
-static inline struct dev_pagemap *kmig_get_dev_pagemap1(kmig_get_dev_pagemap1_t *fn,
-							 unsigned long pfn)
+static inline struct dev_pagemap *kmig_get_dev_pagemap1(kmig_get_dev_pagemap1_t fn,
+							unsigned long pfn)
 {
 	return fn(pfn);
 }
 
-static inline struct dev_pagemap *kmig_get_dev_pagemap2(kmig_get_dev_pagemap2_t *fn,
-							 unsigned long pfn)
+static inline struct dev_pagemap *kmig_get_dev_pagemap2(kmig_get_dev_pagemap2_t fn,
+							unsigned long pfn)
 {
 	return fn(pfn, NULL);
 }
 
-#define kmig_get_dev_pagemap(pfn)                                                                  \
-	_Generic(&get_dev_pagemap,                                                                 \
-		kmig_get_dev_pagemap1_t *: kmig_get_dev_pagemap1,                                  \
-		kmig_get_dev_pagemap2_t *: kmig_get_dev_pagemap2)(get_dev_pagemap, pfn)
+#define kmig_get_dev_pagemap(pfn)							\
+	__builtin_choose_expr(__same_type(&get_dev_pagemap, kmig_get_dev_pagemap1_t),	\
+			      kmig_get_dev_pagemap1,					\
+			      kmig_get_dev_pagemap2)(get_dev_pagemap, pfn)
 
 #endif /* KMIGRATED_COMPAT_H */

@@ -7,6 +7,7 @@
 #define KMIGRATED_INTERNAL_H
 
 #include <linux/atomic.h>
+#include <linux/bits.h>
 #include <linux/irq_work.h>
 #include <linux/list.h>
 #include <linux/mm_types.h>
@@ -21,14 +22,14 @@
 /* Largest batch_size; the threads' work arrays have this many entries. */
 #define KMIG_BATCH_LIMIT 4096
 /* Largest rate_limit_mbps (1 TiB/s); 0 means no limit. */
-#define KMIG_RATE_LIMIT_MAX (1U << 20)
+#define KMIG_RATE_LIMIT_MAX BIT(20)
 /* queue_depth bounds (requests per node; rounded up to a power of two). */
 #define KMIG_QUEUE_DEPTH_MIN 64
-#define KMIG_QUEUE_DEPTH_MAX (1U << 20)
+#define KMIG_QUEUE_DEPTH_MAX BIT(20)
 /* Scanner settings' bounds. */
 #define KMIG_SCAN_PERIOD_MIN 10
 #define KMIG_SCAN_PERIOD_MAX 600000
-#define KMIG_SCAN_PAGES_MAX (1U << 24)
+#define KMIG_SCAN_PAGES_MAX BIT(24)
 /* Pages one migrate_vma_setup() call covers at most (vma route). */
 #define KMIG_VMA_RUN 64
 
@@ -61,7 +62,7 @@ struct kmig_hent {
  */
 struct kmig_node {
 	int nid;
-	spinlock_t lock;
+	spinlock_t lock; /* protects head, tail and the dedup set */
 	u32 head; /* next to dequeue */
 	u32 tail; /* next free */
 	u32 mask; /* ring size - 1 */
@@ -113,9 +114,15 @@ struct kmig_syms {
 #else
 	int (*folio_isolate_lru)(struct folio *folio);
 #endif
-	int (*migrate_pages)(struct list_head *from, kmig_new_t get_new, kmig_free_t put_new,
+#ifdef KMIG_MIGRATE_FOLIO_CALLBACKS
+	int (*migrate_pages)(struct list_head *from, new_folio_t get_new, free_folio_t put_new,
 			     unsigned long private, enum migrate_mode mode, int reason,
 			     unsigned int *ret_succeeded);
+#else
+	int (*migrate_pages)(struct list_head *from, new_page_t get_new, free_page_t put_new,
+			     unsigned long private, enum migrate_mode mode, int reason,
+			     unsigned int *ret_succeeded);
+#endif
 	void (*putback_movable_pages)(struct list_head *l);
 	/* The scanner's. */
 	int (*walk_page_range)(struct mm_struct *mm, unsigned long start, unsigned long end,

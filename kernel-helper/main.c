@@ -33,6 +33,18 @@
 
 /* ---------------------------------------------------------- settings */
 
+/**
+ * DOC: Module parameters
+ *
+ * batch_size, rate_limit_mbps, large_folios, scan_period_ms and scan_pages
+ * may be changed while the module runs, in /sys/module/kmigrated/parameters/
+ * and, all but large_folios, in /sys/kernel/mm/kmigrated/; the threads
+ * read them afresh for each batch or pass. queue_depth, route, scan_nodes
+ * and fail_symbol size or choose what is set up at load, and are read-only
+ * after it. A value out of its range is refused with -EINVAL (at load:
+ * the module does not load) and the old one kept.
+ */
+
 unsigned int kmig_batch_size = 512;
 unsigned int kmig_rate_limit_mbps = 65536; /* the kernel's promotion default */
 unsigned int kmig_queue_depth = 16384;
@@ -132,7 +144,8 @@ MODULE_PARM_DESC(batch_size, "Requests a thread takes per round, 1-4096 (default
 module_param_cb(rate_limit_mbps, &rate_limit_ops, &kmig_rate_limit_mbps, 0644);
 MODULE_PARM_DESC(rate_limit_mbps, "Promotion rate limit in MB/s, 0 for none (default 65536)");
 module_param_cb(queue_depth, &queue_depth_ops, &kmig_queue_depth, 0444);
-MODULE_PARM_DESC(queue_depth, "Requests queued per node at most, 64-1048576, rounded up to a power of two (default 16384)");
+MODULE_PARM_DESC(queue_depth,
+		 "Requests queued per node at most, 64-1048576, rounded up to a power of two (default 16384)");
 module_param_named(large_folios, kmig_large_folios, bool, 0644);
 MODULE_PARM_DESC(large_folios, "Migrate large folios whole (Y) or skip them (N) on the pfn route");
 module_param_cb(route, &route_ops, &kmig_route_choice, 0444);
@@ -144,7 +157,8 @@ MODULE_PARM_DESC(scan_period_ms, "Accessed-bit scanner period, 10-600000 ms (def
 module_param_cb(scan_pages, &scan_pages_ops, &kmig_scan_pages, 0644);
 MODULE_PARM_DESC(scan_pages, "PTEs the scanner visits per pass at most, 1-16777216 (default 262144)");
 module_param(scan_nodes, charp, 0444);
-MODULE_PARM_DESC(scan_nodes, "Nodes whose pages the scanner tests (node list; default: every node with memory)");
+MODULE_PARM_DESC(scan_nodes,
+		 "Nodes whose pages the scanner tests (node list; default: every node with memory)");
 
 /* -------------------------------------------------------------- sysfs */
 
@@ -166,9 +180,17 @@ static struct kmig_node *kmig_kobj_node(struct kobject *kobj)
 
 static ssize_t kmig_stat_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf);
 
-#define KMIG_STAT_ATTR(id, name) __ATTR(name, 0444, kmig_stat_show, NULL),
+#define KMIG_STAT_ATTR(id, name)						\
+	[KMIGRATED_STAT_##id] = __ATTR(name, 0444, kmig_stat_show, NULL),
 static struct kobj_attribute kmig_stat_attrs[KMIGRATED_NR_STATS] = {
 	KMIGRATED_STATS(KMIG_STAT_ATTR)
+};
+
+/* The counters' files, in both directories; filled in at load. */
+static struct attribute *kmig_stat_attr_ptrs[KMIGRATED_NR_STATS + 1];
+
+static const struct attribute_group kmig_stat_group = {
+	.attrs = kmig_stat_attr_ptrs,
 };
 
 static ssize_t kmig_stat_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
@@ -273,9 +295,7 @@ static struct kobj_attribute route_attr = __ATTR_RO(route);
 static struct kobj_attribute batch_size_attr = __ATTR_RW(batch_size);
 static struct kobj_attribute rate_limit_mbps_attr = __ATTR_RW(rate_limit_mbps);
 
-#define KMIG_STAT_ATTR_PTR(id, name) &kmig_stat_attrs[KMIGRATED_STAT_##id].attr,
 static struct attribute *kmig_top_attrs[] = {
-	KMIGRATED_STATS(KMIG_STAT_ATTR_PTR)
 	&queued_attr.attr,
 	&route_attr.attr,
 	&batch_size_attr.attr,
@@ -291,14 +311,25 @@ static const struct attribute_group kmig_top_group = {
 	.attrs = kmig_top_attrs,
 };
 
+static const struct attribute_group *kmig_top_groups[] = {
+	&kmig_stat_group,
+	&kmig_top_group,
+	NULL,
+};
+
 static struct attribute *kmig_node_attrs[] = {
-	KMIGRATED_STATS(KMIG_STAT_ATTR_PTR)
 	&queued_attr.attr,
 	NULL,
 };
 
 static const struct attribute_group kmig_node_group = {
 	.attrs = kmig_node_attrs,
+};
+
+static const struct attribute_group *kmig_node_groups[] = {
+	&kmig_stat_group,
+	&kmig_node_group,
+	NULL,
 };
 
 /*
@@ -340,8 +371,10 @@ static int __init kmigrated_sysfs_init(void)
 {
 	struct kobject *mm;
 	char name[16];
-	int err, nid;
+	int err, nid, i;
 
+	for (i = 0; i < KMIGRATED_NR_STATS; i++)
+		kmig_stat_attr_ptrs[i] = &kmig_stat_attrs[i].attr;
 	mm = kmigrated_get_mm_kobj();
 	if (!mm) {
 		pr_err("cannot find /sys/kernel/mm\n");
@@ -352,7 +385,7 @@ static int __init kmigrated_sysfs_init(void)
 	kobject_put(mm);
 	if (!kmigrated_kobj)
 		return -ENOMEM;
-	err = sysfs_create_group(kmigrated_kobj, &kmig_top_group);
+	err = sysfs_create_groups(kmigrated_kobj, kmig_top_groups);
 	if (err)
 		goto err;
 	for (nid = 0; nid < nr_node_ids; nid++) {
@@ -366,7 +399,7 @@ static int __init kmigrated_sysfs_init(void)
 			err = -ENOMEM;
 			goto err;
 		}
-		err = sysfs_create_group(kn->kobj, &kmig_node_group);
+		err = sysfs_create_groups(kn->kobj, kmig_node_groups);
 		if (err)
 			goto err;
 	}

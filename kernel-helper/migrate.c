@@ -8,9 +8,10 @@
  * (it may have been freed, reused, split or moved since it was queued),
  * isolate it from its LRU (NR_ISOLATED_* up), then hand each target's list
  * to migrate_pages() in MIGRATE_ASYNC mode with reason MR_NUMA_MISPLACED
- * (MR_SYSCALL for demotion requests), which unmaps the whole batch under one TLB flush (6.3+); what it leaves
- * on the list goes back with putback_movable_pages() (NR_ISOLATED_* down;
- * migrate_pages() brings it down for what it moved or put back itself).
+ * (MR_SYSCALL for demotion requests), which unmaps the whole batch under
+ * one TLB flush (6.3+); what it leaves on the list goes back with
+ * putback_movable_pages() (NR_ISOLATED_* down; migrate_pages() brings it
+ * down for what it moved or put back itself).
  *
  * vma route, exported API only: migrate_vma_setup() collects and unmaps
  * the pages of a run of addresses in one anonymous vma, the module
@@ -152,10 +153,10 @@ static unsigned int kmig_take_pfn(struct kmig_node *kn, u64 pfn, int target, boo
 	unsigned int nr;
 
 	page = pfn_to_online_page(pfn);
-	if (!page || is_zone_device_page(page))
+	if (!page)
 		goto gone;
 	folio = page_folio(page);
-	if (!folio_try_get(folio))
+	if (folio_is_zone_device(folio) || !folio_try_get(folio))
 		goto gone;
 	/* Split or freed and reused between page_folio() and the reference? */
 	if (unlikely(page_folio(page) != folio)) {
@@ -167,7 +168,8 @@ static unsigned int kmig_take_pfn(struct kmig_node *kn, u64 pfn, int target, boo
 		kmig_count(kn, KMIGRATED_STAT_FAILED_SAME_NODE, 1);
 		return 0;
 	}
-	if (folio_test_large(folio) && (!READ_ONCE(kmig_large_folios) || folio_test_hugetlb(folio))) {
+	if (folio_test_large(folio) &&
+	    (!READ_ONCE(kmig_large_folios) || folio_test_hugetlb(folio))) {
 		folio_put(folio);
 		kmig_count(kn, KMIGRATED_STAT_FAILED_LARGE, 1);
 		return 0;
@@ -261,7 +263,8 @@ void kmig_migrate_pfns(struct kmig_node *kn, struct kmigrated_req *reqs, unsigne
 		target = reqs[start].node;
 		demote = reqs[start].flags & KMIGRATED_REQ_DEMOTE;
 		for (i = end = start + 1; i < nr; i++) {
-			if (reqs[i].node == target && !(reqs[i].flags & KMIGRATED_REQ_DEMOTE) == !demote) {
+			if (reqs[i].node == target &&
+			    !(reqs[i].flags & KMIGRATED_REQ_DEMOTE) == !demote) {
 				swap(reqs[i], reqs[end]);
 				end++;
 			}
@@ -345,38 +348,40 @@ static unsigned int kmig_migrate_run(struct kmig_node *kn, struct vm_area_struct
 		return 0;
 	}
 	for (i = 0; i < npages; i++) {
-		struct page *spage = migrate_pfn_to_page(args.src[i]), *dpage;
+		struct page *spage = migrate_pfn_to_page(args.src[i]);
+		struct folio *src, *dst;
 
 		if (!(args.src[i] & MIGRATE_PFN_MIGRATE) || !spage) {
 			/* Not collected (busy, pinned, not present): nothing to move. */
 			kmig_count(kn, KMIGRATED_STAT_FAILED_VMA, 1);
 			continue;
 		}
-		if (page_to_nid(spage) == target) {
+		src = page_folio(spage);
+		if (folio_nid(src) == target) {
 			kmig_count(kn, KMIGRATED_STAT_FAILED_SAME_NODE, 1);
 			continue;
 		}
-		if (PageCompound(spage)) {
+		if (folio_test_large(src)) {
 			kmig_count(kn, KMIGRATED_STAT_FAILED_LARGE, 1);
 			continue;
 		}
-		if (demote && (folio_test_unevictable(page_folio(spage)) ||
-			       folio_test_mlocked(page_folio(spage)))) {
+		if (demote && (folio_test_unevictable(src) || folio_test_mlocked(src))) {
 			kmig_count(kn, KMIGRATED_STAT_FAILED_UNEVICTABLE, 1);
 			continue;
 		}
-		dpage = alloc_pages_node(target,
-					 GFP_HIGHUSER_MOVABLE | __GFP_THISNODE | __GFP_NOWARN |
-						 __GFP_NORETRY,
-					 0);
-		if (!dpage) {
+		dst = __folio_alloc_node(GFP_HIGHUSER_MOVABLE | __GFP_THISNODE | __GFP_NOWARN |
+					 __GFP_NORETRY, 0, target);
+		if (!dst) {
 			kmig_count(kn, KMIGRATED_STAT_FAILED_NOMEM, 1);
 			continue;
 		}
-		/* migrate_vma_pages() moves mappings, not contents: copy here. */
-		lock_page(dpage);
-		copy_highpage(dpage, spage);
-		args.dst[i] = migrate_pfn(page_to_pfn(dpage));
+		/*
+		 * migrate_vma_pages() moves mappings, not contents: copy here.
+		 * folio_copy() is not exported on 6.1; both folios are one page.
+		 */
+		folio_lock(dst);
+		copy_highpage(folio_page(dst, 0), spage);
+		args.dst[i] = migrate_pfn(folio_pfn(dst));
 		if (args.src[i] & MIGRATE_PFN_WRITE)
 			args.dst[i] |= MIGRATE_PFN_WRITE;
 		filled++;

@@ -8,9 +8,10 @@
  * included, on behalf of a page-fault path or anything else. So they
  * neither sleep, allocate nor touch any lock but their node's queue lock,
  * which, with interrupts off, they only try to take (KMIGRATED_E_BUSY when
- * that fails for a while; see kmig_trylock()); they take no page reference (dropping one could free the page,
- * which takes zone and LRU locks); and they wake the thread through an
- * irq_work, since a wake-up takes scheduler locks. What they read of a
+ * that fails for a while; see kmig_trylock()); they take no page
+ * reference (dropping one could free the page, which takes zone and LRU
+ * locks); and they wake the thread through an irq_work, since a wake-up
+ * takes scheduler locks. What they read of a
  * page (flags, node) may be stale by the time the thread looks: the
  * thread checks again under a reference.
  */
@@ -247,6 +248,7 @@ static enum kmigrated_result kmig_submit(struct kmigrated_req *r)
 {
 	struct kmig_node *kn = NULL;
 	enum kmigrated_result res;
+	struct folio *folio;
 	struct page *page;
 
 	if (r->flags & ~KMIGRATED_REQ_FLAGS) {
@@ -287,26 +289,27 @@ static enum kmigrated_result kmig_submit(struct kmigrated_req *r)
 				res = KMIGRATED_E_PFN;
 			goto out;
 		}
-		if (is_zone_device_page(page)) {
+		/* Racy without a reference; the thread checks again under one. */
+		folio = page_folio(page);
+		if (folio_is_zone_device(folio)) {
 			res = KMIGRATED_E_ZONE_DEVICE;
 			goto out;
 		}
-		kn = kmig_nodes[page_to_nid(page)];
+		kn = kmig_nodes[folio_nid(folio)];
 		if (!kmig_node_ok(r->node)) {
 			res = KMIGRATED_E_NODE;
 			goto out;
 		}
-		if (page_to_nid(page) == r->node) {
+		if (folio_nid(folio) == r->node) {
 			res = KMIGRATED_E_SAME_NODE;
 			goto out;
 		}
-		/* Racy without a reference; the thread checks again under one. */
-		if (!PageLRU(page)) {
+		if (!folio_test_lru(folio)) {
 			res = KMIGRATED_E_NOT_LRU;
 			goto out;
 		}
 		/* The kernel's own demotion (reclaim) never takes these either. */
-		if ((r->flags & KMIGRATED_REQ_DEMOTE) && kmig_folio_pinned_in_ram(page_folio(page))) {
+		if ((r->flags & KMIGRATED_REQ_DEMOTE) && kmig_folio_pinned_in_ram(folio)) {
 			res = KMIGRATED_E_UNEVICTABLE;
 			goto out;
 		}
@@ -330,9 +333,12 @@ out:
 __bpf_kfunc_start_defs();
 
 /**
- * kmigrated_ping - check that a BPF program reaches this module
- * @cookie: any value chosen by the caller
+ * kmigrated_ping() - Check that a BPF program reaches this module.
+ * @cookie: Any value chosen by the caller.
  *
+ * Lets a caller tell that its kfunc calls reach this module.
+ *
+ * Context: Any context a syscall or tracing program runs in. Does not sleep.
  * Return: @cookie ^ KMIGRATED_PING_MAGIC.
  */
 __bpf_kfunc u64 kmigrated_ping(u64 cookie)
@@ -342,10 +348,19 @@ __bpf_kfunc u64 kmigrated_ping(u64 cookie)
 }
 
 /**
- * kmigrated_enqueue - ask for the page at @pfn to be moved to @node
- * @pfn: page frame number
- * @node: target node
+ * kmigrated_enqueue() - Ask for the folio of a page frame to be moved.
+ * @pfn: Page frame number of any page of the folio.
+ * @node: Target node.
  *
+ * Checks the request without a reference on the page (online memory, not
+ * ZONE_DEVICE, on an LRU, on another node than @node) and queues it for
+ * the thread of the page's node, which checks it again under a reference
+ * and migrates it later (pfn route). The result says whether the request
+ * was queued; the counters say what became of it.
+ *
+ * Context: Any context a syscall or tracing program runs in, NMI included.
+ * Does not sleep; waits for the node's queue lock only where it cannot have
+ * interrupted its holder, and otherwise gives up with KMIGRATED_E_BUSY.
  * Return: KMIGRATED_QUEUED (0), or the enum kmigrated_result refusal.
  */
 __bpf_kfunc int kmigrated_enqueue(u64 pfn, u32 node)
@@ -359,11 +374,18 @@ __bpf_kfunc int kmigrated_enqueue(u64 pfn, u32 node)
 }
 
 /**
- * kmigrated_enqueue_vaddr - ask for the page at @vaddr in @tgid to be moved
- * @tgid: process
- * @vaddr: user address (any address in the page)
- * @node: target node
+ * kmigrated_enqueue_vaddr() - Ask for a process's page to be moved.
+ * @tgid: Process.
+ * @vaddr: User address, any address in the page.
+ * @node: Target node.
  *
+ * Checks @tgid, @vaddr and @node and queues the request for the thread of
+ * @node, which migrates it later by the vma route (migrate_vma_*(),
+ * anonymous memory only); the page itself is looked at only then.
+ *
+ * Context: Any context a syscall or tracing program runs in, NMI included.
+ * Does not sleep; waits for the node's queue lock only where it cannot have
+ * interrupted its holder, and otherwise gives up with KMIGRATED_E_BUSY.
  * Return: KMIGRATED_QUEUED (0), or the enum kmigrated_result refusal.
  */
 __bpf_kfunc int kmigrated_enqueue_vaddr(u32 tgid, u64 vaddr, u32 node)
@@ -379,11 +401,18 @@ __bpf_kfunc int kmigrated_enqueue_vaddr(u32 tgid, u64 vaddr, u32 node)
 }
 
 /**
- * kmigrated_enqueue_batch - check and queue an array of requests
- * @reqs: the requests; each one's result field is written
- * @reqs__sz: size of @reqs in bytes
+ * kmigrated_enqueue_batch() - Check and queue an array of requests.
+ * @reqs: The requests, pfn or vaddr ones; each one's result field is written.
+ * @reqs__sz: Size of @reqs in bytes (the __sz suffix tells the verifier).
  *
- * Return: how many were queued, or -EINVAL when @reqs__sz is not a
+ * Each request, pfn or vaddr (KMIGRATED_REQ_VADDR), promotion or demotion
+ * (KMIGRATED_REQ_DEMOTE), is checked and queued as by kmigrated_enqueue()
+ * or kmigrated_enqueue_vaddr(), and its enum kmigrated_result written back.
+ *
+ * Context: Any context a syscall or tracing program runs in, NMI included.
+ * Does not sleep; waits for the node's queue lock only where it cannot have
+ * interrupted its holder, and otherwise gives up with KMIGRATED_E_BUSY.
+ * Return: How many were queued, or -EINVAL when @reqs__sz is not a
  * multiple of the request size.
  */
 __bpf_kfunc int kmigrated_enqueue_batch(struct kmigrated_req *reqs, u32 reqs__sz)
@@ -406,11 +435,15 @@ __bpf_kfunc int kmigrated_enqueue_batch(struct kmigrated_req *reqs, u32 reqs__sz
 }
 
 /**
- * kmigrated_read_stats - copy the module's counters
- * @stats: where to, in enum kmigrated_stat order
- * @stats__sz: size of @stats in bytes
+ * kmigrated_read_stats() - Copy the module's counters.
+ * @stats: Where to, in enum kmigrated_stat order.
+ * @stats__sz: Size of @stats in bytes; a shorter array gets the first ones.
  *
- * Return: how many counters were copied.
+ * The totals of all nodes, as in /sys/kernel/mm/kmigrated/; each counter
+ * is read on its own, so they need not add up with each other exactly.
+ *
+ * Context: Any context a syscall or tracing program runs in. Does not sleep.
+ * Return: How many counters were copied.
  */
 __bpf_kfunc int kmigrated_read_stats(u64 *stats, u32 stats__sz)
 {

@@ -190,7 +190,7 @@ static int kmig_scan_pmd(pmd_t *pmdp, unsigned long addr, unsigned long next, st
 static const struct mm_walk_ops kmig_scan_ops = {
 	.pmd_entry = kmig_scan_pmd,
 	.pte_entry = kmig_scan_pte,
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+#ifdef KMIG_WALK_OPS_LOCK
 	.walk_lock = PGWALK_RDLOCK,
 #endif
 };
@@ -244,7 +244,8 @@ static bool kmig_scan_mm(struct kmig_scan_walk *w, u32 tgid, unsigned long start
 			continue;
 		}
 		end = min(vma->vm_end, ALIGN(addr + 1, KMIG_SCAN_CHUNK));
-		w->flush_start = w->flush_end = 0;
+		w->flush_start = 0;
+		w->flush_end = 0;
 		err = kmig_sym.walk_page_range(mm, addr, end, &kmig_scan_ops, w);
 		/* What was cleared must miss in the TLBs for the next pass to see it. */
 		if (w->flush_end > w->flush_start)
@@ -350,8 +351,9 @@ static int kmig_scan_fn(void *unused)
 	u64 runtime = current->se.sum_exec_runtime, now;
 
 	while (!kthread_should_stop()) {
-		schedule_timeout_interruptible(
-			msecs_to_jiffies(max(READ_ONCE(kmig_scan_period_ms), 1U)));
+		unsigned int period = max(READ_ONCE(kmig_scan_period_ms), 1U);
+
+		schedule_timeout_interruptible(msecs_to_jiffies(period));
 		if (kthread_should_stop())
 			break;
 		if (kmig_scan_idle())
@@ -406,10 +408,17 @@ static int kmig_scan_apply(u32 tgid, u32 op)
 __bpf_kfunc_start_defs();
 
 /**
- * kmigrated_scan_scope - change the scanner's scope
- * @tgid: the process (KMIGRATED_SCAN_ADD, KMIGRATED_SCAN_DEL)
- * @op: enum kmigrated_scan_op
+ * kmigrated_scan_scope() - Change the accessed-bit scanner's scope.
+ * @tgid: The process, for KMIGRATED_SCAN_ADD and KMIGRATED_SCAN_DEL.
+ * @op: An enum kmigrated_scan_op.
  *
+ * KMIGRATED_SCAN_ADD and KMIGRATED_SCAN_DEL change the list of processes
+ * scanned; KMIGRATED_SCAN_ALL scans every user process, KMIGRATED_SCAN_NONE
+ * none. The scanner reads its scope at the start of each pass.
+ *
+ * Context: Any context a syscall or tracing program runs in, NMI included.
+ * Does not sleep; waits for the scope lock only where it cannot have
+ * interrupted its holder, and otherwise gives up with -EBUSY.
  * Return: 0, -EINVAL (bad op or tgid), -ENOSPC (scope full), -EBUSY (the
  * scope lock is held here already), -EOPNOTSUPP (no scanner).
  */
@@ -525,8 +534,9 @@ ssize_t kmig_scan_nodes_show(char *buf)
  * @nodes: nodelist of the nodes to scan, or NULL for every node with memory
  *
  * A missing symbol leaves the module without a scanner (said in the log),
- * not without its other services. Return: 0 or -errno (bad @nodes, no
- * memory).
+ * not without its other services.
+ *
+ * Return: 0 or -errno (bad @nodes, no memory).
  */
 int kmig_scan_init(const char *fail_symbol, const char *nodes)
 {

@@ -18,8 +18,11 @@
  * node @nid, and was found accessed (then cleared) by the scanner.
  */
 TRACE_EVENT(kmigrated_scan_access,
+
 	TP_PROTO(u64 pfn, int nid, u32 tgid, u64 addr, int order),
+
 	TP_ARGS(pfn, nid, tgid, addr, order),
+
 	TP_STRUCT__entry(
 		__field(u64, pfn)
 		__field(u64, addr)
@@ -27,6 +30,7 @@ TRACE_EVENT(kmigrated_scan_access,
 		__field(u32, tgid)
 		__field(int, order)
 	),
+
 	TP_fast_assign(
 		__entry->pfn = pfn;
 		__entry->addr = addr;
@@ -34,6 +38,7 @@ TRACE_EVENT(kmigrated_scan_access,
 		__entry->tgid = tgid;
 		__entry->order = order;
 	),
+
 	TP_printk("pfn=%#llx nid=%d tgid=%u addr=%#llx order=%d", __entry->pfn, __entry->nid,
 		  __entry->tgid, __entry->addr, __entry->order)
 );
@@ -45,9 +50,12 @@ TRACE_EVENT(kmigrated_scan_access,
  * in migrate_pages() and putting back what was left, in ns.
  */
 TRACE_EVENT(kmigrated_migrate_batch,
+
 	TP_PROTO(int nid, int target, unsigned int nr, unsigned int isolated,
 		 unsigned int succeeded, u64 isolate_ns, u64 migrate_ns, u64 putback_ns),
+
 	TP_ARGS(nid, target, nr, isolated, succeeded, isolate_ns, migrate_ns, putback_ns),
+
 	TP_STRUCT__entry(
 		__field(u64, isolate_ns)
 		__field(u64, migrate_ns)
@@ -58,6 +66,7 @@ TRACE_EVENT(kmigrated_migrate_batch,
 		__field(unsigned int, isolated)
 		__field(unsigned int, succeeded)
 	),
+
 	TP_fast_assign(
 		__entry->isolate_ns = isolate_ns;
 		__entry->migrate_ns = migrate_ns;
@@ -68,6 +77,7 @@ TRACE_EVENT(kmigrated_migrate_batch,
 		__entry->isolated = isolated;
 		__entry->succeeded = succeeded;
 	),
+
 	TP_printk("nid=%d target=%d nr=%u isolated=%u succeeded=%u isolate_ns=%llu migrate_ns=%llu putback_ns=%llu",
 		  __entry->nid, __entry->target, __entry->nr, __entry->isolated,
 		  __entry->succeeded, __entry->isolate_ns, __entry->migrate_ns,

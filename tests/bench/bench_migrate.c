@@ -40,6 +40,7 @@
 #include <sched.h>
 
 #include "kmigrated_test.h"
+#include "kmigrated_enqueue.skel.h"
 
 #define MOVE_BATCH 512
 

@@ -20,6 +20,7 @@
 
 #include "hp_settings.h"
 #include "hp_stress.h"
+#include "kmigrated_enqueue.skel.h"
 
 #define WRITER_PAGES 2048
 #define HOT_DIV 2

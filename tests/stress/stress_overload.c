@@ -20,6 +20,7 @@
 #include "hotpage/event.h"
 #include "hp_settings.h"
 #include "hp_stress.h"
+#include "kmigrated_enqueue.skel.h"
 
 #define STORMERS 2
 #define STORM_MAP (16UL << 20)

@@ -21,6 +21,7 @@
 
 #include "hp_settings.h"
 #include "hp_stress.h"
+#include "kmigrated_enqueue.skel.h"
 
 #define NOBODY 65534
 

@@ -26,6 +26,7 @@
 
 #include "hp_settings.h"
 #include "kmigrated_test.h"
+#include "kmigrated_enqueue.skel.h"
 
 #define NPAGES 2048
 #define FENTRY_MAX 256 /* as in kmigrated_enqueue.bpf.c */

@@ -20,6 +20,7 @@
  */
 #include "hp_settings.h"
 #include "kmigrated_test.h"
+#include "kmigrated_enqueue.skel.h"
 
 static struct kmigrated_enqueue *skel;
 static int node_counts[KMIGRATED_NR_RESULTS];

@@ -18,6 +18,7 @@
 
 #include "hp_settings.h"
 #include "kmigrated_test.h"
+#include "kmigrated_enqueue.skel.h"
 
 #define NPAGES 4096
 

@@ -8,6 +8,7 @@
  */
 #include "hp_settings.h"
 #include "kmigrated_test.h"
+#include "kmigrated_enqueue.skel.h"
 
 #define NPAGES 512
 

@@ -15,6 +15,7 @@
 #include "kmigrated_test.h"
 #include "scan_source.h"
 #include "transport.h"
+#include "kmigrated_enqueue.skel.h"
 
 /* Why the last start of a source failed. */
 static char start_err[512];

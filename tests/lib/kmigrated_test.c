@@ -2,6 +2,7 @@
 /* Helpers of the kmigrated.ko tests: the module, its programs, pages, the log. */
 #include "kmigrated_test.h"
 #include "kmigrated_enqueue.skel.h"
+#include "promote.skel.h"
 
 #define KMT_STAT_NAME(id, name) #name,
 const char *const kmt_stat_names[KMIGRATED_NR_STATS] = { KMIGRATED_STATS(KMT_STAT_NAME) };
@@ -224,10 +225,10 @@ void kmt_wait_idle(double timeout_ms)
 	}
 }
 
-long kmt_submit(struct kmigrated_enqueue *skel, struct kmigrated_req *reqs, size_t nr)
+long kmt_submit(const struct kmt_progs *progs, struct kmigrated_req *reqs, size_t nr)
 {
 	static struct kmigrated_batch batch;
-	int fd = bpf_program__fd(skel->progs.hp_kmig_batch);
+	int fd = bpf_program__fd(progs->promote->progs.hp_promote_batch);
 	long accepted = 0;
 	size_t done = 0, n;
 	int err;
@@ -242,7 +243,7 @@ long kmt_submit(struct kmigrated_enqueue *skel, struct kmigrated_req *reqs, size
 		batch.accepted = -1;
 		memcpy(batch.reqs, reqs + done, n * sizeof(*reqs));
 		err = bpf_prog_test_run_opts(fd, &opts);
-		hp_check(!err, "bpf_prog_test_run_opts(hp_kmig_batch): %s", strerror(errno));
+		hp_check(!err, "bpf_prog_test_run_opts(hp_promote_batch): %s", strerror(errno));
 		hp_check(batch.accepted >= 0 && (size_t)batch.accepted <= n,
 			 "kmigrated_enqueue_batch returned %d for %zu requests", batch.accepted, n);
 		memcpy(reqs + done, batch.reqs, n * sizeof(*reqs));
@@ -252,9 +253,9 @@ long kmt_submit(struct kmigrated_enqueue *skel, struct kmigrated_req *reqs, size
 	return accepted;
 }
 
-int kmt_submit_one(struct kmigrated_enqueue *skel, struct kmigrated_req *req)
+int kmt_submit_one(const struct kmt_progs *progs, struct kmigrated_req *req)
 {
-	int fd = bpf_program__fd(skel->progs.hp_kmig_one);
+	int fd = bpf_program__fd(progs->enq->progs.hp_kmig_one);
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = req, .ctx_size_in = sizeof(*req));
 	int err;
 
@@ -264,15 +265,44 @@ int kmt_submit_one(struct kmigrated_enqueue *skel, struct kmigrated_req *req)
 	return req->result;
 }
 
-struct kmigrated_enqueue *kmt_open_programs(bool reenter)
+struct kmt_progs *kmt_try_open_programs(bool reenter)
 {
-	struct kmigrated_enqueue *skel = kmigrated_enqueue__open();
+	struct kmt_progs *progs = calloc(1, sizeof(*progs));
+	int err;
 
-	hp_check(skel, "opening kmigrated_enqueue.bpf.o: %s", strerror(errno));
-	bpf_program__set_autoload(skel->progs.hp_kmig_reenter, reenter);
-	hp_check(!kmigrated_enqueue__load(skel), "loading kmigrated_enqueue.bpf.o: %s",
-		 strerror(errno));
-	return skel;
+	hp_check(progs, "calloc");
+	progs->enq = kmigrated_enqueue__open();
+	if (!progs->enq)
+		goto fail;
+	bpf_program__set_autoload(progs->enq->progs.hp_kmig_reenter, reenter);
+	if (kmigrated_enqueue__load(progs->enq))
+		goto fail;
+	progs->promote = promote__open_and_load();
+	if (!progs->promote)
+		goto fail;
+	return progs;
+fail:
+	err = errno;
+	kmt_close_programs(progs);
+	errno = err;
+	return NULL;
+}
+
+struct kmt_progs *kmt_open_programs(bool reenter)
+{
+	struct kmt_progs *progs = kmt_try_open_programs(reenter);
+
+	hp_check(progs, "loading kmigrated_enqueue.bpf.o and promote.bpf.o: %s", strerror(errno));
+	return progs;
+}
+
+void kmt_close_programs(struct kmt_progs *progs)
+{
+	if (!progs)
+		return;
+	promote__destroy(progs->promote);
+	kmigrated_enqueue__destroy(progs->enq);
+	free(progs);
 }
 
 char *kmt_map_pages(size_t npages, uint32_t seed)

@@ -2,9 +2,9 @@
 /*
  * Helpers of the kmigrated.ko guest tests (tests/vm/kmigrated_*.c): the
  * module (load with parameters, unload, counters, settings), the request
- * programs of tests/bpf/kmigrated_enqueue.bpf.c, the test's own pages
- * (PFNs from /proc/self/pagemap, nodes and moves with move_pages(2),
- * checksums) and the kernel log.
+ * programs (hotpaged's batch program and tests/bpf/kmigrated_enqueue.bpf.c),
+ * the test's own pages (PFNs from /proc/self/pagemap, nodes and moves with
+ * move_pages(2), checksums) and the kernel log.
  */
 #ifndef KMIGRATED_TEST_H
 #define KMIGRATED_TEST_H
@@ -31,10 +31,12 @@
 #include "kmigrated.h"
 
 /*
- * The skeleton of tests/bpf/kmigrated_enqueue.bpf.c: its header embeds the
- * whole object, so only the programs that reach into it include it.
+ * The skeletons of tests/bpf/kmigrated_enqueue.bpf.c and bpf/promote.bpf.c:
+ * their headers embed the whole objects, so only the programs that reach
+ * into them include them.
  */
 struct kmigrated_enqueue;
+struct promote;
 
 #define KMT_PAGE 4096UL
 #define KMT_UNLOAD_TIMEOUT_MS 20000
@@ -88,14 +90,32 @@ void kmt_wait_idle(double timeout_ms);
 
 /* ----------------------------------------------------------- programs */
 
+/*
+ * The programs the tests call the module through: batches go through
+ * hotpaged's own (bpf/promote.bpf.c), so that the tests run what the
+ * daemon runs; the rest through the test's (tests/bpf/kmigrated_enqueue.bpf.c).
+ * A loaded program that calls a module's kfunc holds the module: both are
+ * loaded and destroyed together, and destroyed before the module can go.
+ */
+struct kmt_progs {
+	struct kmigrated_enqueue *enq;
+	struct promote *promote;
+};
+
 /* Submits @nr requests in runs of KMIGRATED_BATCH_MAX; returns accepted. */
-long kmt_submit(struct kmigrated_enqueue *skel, struct kmigrated_req *reqs, size_t nr);
+long kmt_submit(const struct kmt_progs *progs, struct kmigrated_req *reqs, size_t nr);
 
 /* One request through kmigrated_enqueue() / kmigrated_enqueue_vaddr(). */
-int kmt_submit_one(struct kmigrated_enqueue *skel, struct kmigrated_req *req);
+int kmt_submit_one(const struct kmt_progs *progs, struct kmigrated_req *req);
 
 /* @reenter: load the re-entry program too (tests of the busy refusal). */
-struct kmigrated_enqueue *kmt_open_programs(bool reenter);
+struct kmt_progs *kmt_open_programs(bool reenter);
+
+/* As kmt_open_programs(), but NULL (errno set) when a load fails: the module went. */
+struct kmt_progs *kmt_try_open_programs(bool reenter);
+
+/* Destroys both skeletons, releasing the module; NULL is a no-op. */
+void kmt_close_programs(struct kmt_progs *progs);
 
 /* -------------------------------------------------------------- pages */
 

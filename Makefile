@@ -83,6 +83,15 @@ STRESS_TEST_BINS := $(patsubst tests/stress/%.c,$(OUTPUT)/tests/stress/%,$(STRES
 BENCH_SRCS    := $(wildcard tests/bench/*.c)
 BENCH_BINS    := $(patsubst tests/bench/%.c,$(OUTPUT)/tests/bench/%,$(BENCH_SRCS))
 
+# tests/lib/*.c: the helpers the test programs share, compiled once and
+# archived in libhptest.a, sanitized too for the unit tests. Test programs
+# link it before libhotpage.a, whose code it calls.
+TESTLIB_SRCS  := $(wildcard tests/lib/*.c)
+TESTLIB_OBJS  := $(patsubst tests/lib/%.c,$(OUTPUT)/obj/tests-lib/%.o,$(TESTLIB_SRCS))
+TESTLIB_SAN_OBJS := $(patsubst tests/lib/%.c,$(OUTPUT)/obj-san/tests-lib/%.o,$(TESTLIB_SRCS))
+TESTLIB       := $(OUTPUT)/obj/libhptest.a
+TESTLIB_SAN   := $(OUTPUT)/obj-san/libhptest.a
+
 # BPF objects have no -MMD: clang -target bpf writes one, but the rule's
 # temporary output would name the wrong target; they depend on all headers.
 HDRS          := $(wildcard include/*.h include/hotpage/*.h bpf/*.h tests/bpf/*.h)
@@ -146,29 +155,47 @@ $(foreach src,$(PROG_SRCS),$(eval $(call prog_rule,$(src))))
 # Test programs: one .c each, the shared test helpers in tests/lib.
 TEST_CFLAGS   = $(CFLAGS) -Itests/lib $(DEPFLAGS)
 
-$(OUTPUT)/tests/unit/%: tests/unit/%.c $(LIB_SAN) | $(OUTPUT)/tests/unit $(SKELS)
-	$(call msg,CC-UNIT,$@)
-	$(Q)$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) $< $(LIB_SAN) $(LIBS) -lcmocka -o $@
+$(OUTPUT)/obj/tests-lib/%.o: tests/lib/%.c | $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(TEST_CFLAGS) -c $< -o $@
 
-$(OUTPUT)/tests/host/%: tests/host/%.c $(LIB) | $(OUTPUT)/tests/host $(SKELS)
+$(OUTPUT)/obj-san/tests-lib/%.o: tests/lib/%.c | $(SKELS)
+	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(TESTLIB): $(TESTLIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(TESTLIB_SAN): $(TESTLIB_SAN_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(OUTPUT)/tests/unit/%: tests/unit/%.c $(TESTLIB_SAN) $(LIB_SAN) | $(OUTPUT)/tests/unit $(SKELS)
+	$(call msg,CC-UNIT,$@)
+	$(Q)$(CC) $(TEST_CFLAGS) $(SAN_FLAGS) $< $(TESTLIB_SAN) $(LIB_SAN) $(LIBS) -lcmocka -o $@
+
+$(OUTPUT)/tests/host/%: tests/host/%.c $(TESTLIB) $(LIB) | $(OUTPUT)/tests/host $(SKELS)
 	$(call msg,CC-TEST,$@)
-	$(Q)$(CC) $(TEST_CFLAGS) $< $(LIB) $(LIBS) -o $@
+	$(Q)$(CC) $(TEST_CFLAGS) $< $(TESTLIB) $(LIB) $(LIBS) -o $@
 
 $(OUTPUT)/tests/host/%: tests/host/%.sh | $(OUTPUT)/tests/host
 	$(call msg,SCRIPT,$@)
 	$(Q)install -m 0755 $< $@
 
-$(OUTPUT)/tests/vm/%: tests/vm/%.c $(LIB) | $(OUTPUT)/tests/vm $(SKELS)
+$(OUTPUT)/tests/vm/%: tests/vm/%.c $(TESTLIB) $(LIB) | $(OUTPUT)/tests/vm $(SKELS)
 	$(call msg,CC-TEST,$@)
-	$(Q)$(CC) $(TEST_CFLAGS) $< $(LIB) $(LIBS) -o $@
+	$(Q)$(CC) $(TEST_CFLAGS) $< $(TESTLIB) $(LIB) $(LIBS) -o $@
 
-$(OUTPUT)/tests/stress/%: tests/stress/%.c $(LIB) | $(OUTPUT)/tests/stress $(SKELS)
+$(OUTPUT)/tests/stress/%: tests/stress/%.c $(TESTLIB) $(LIB) | $(OUTPUT)/tests/stress $(SKELS)
 	$(call msg,CC-TEST,$@)
-	$(Q)$(CC) $(TEST_CFLAGS) $< $(LIB) $(LIBS) -o $@
+	$(Q)$(CC) $(TEST_CFLAGS) $< $(TESTLIB) $(LIB) $(LIBS) -o $@
 
-$(OUTPUT)/tests/bench/%: tests/bench/%.c $(LIB) | $(OUTPUT)/tests/bench $(SKELS)
+$(OUTPUT)/tests/bench/%: tests/bench/%.c $(TESTLIB) $(LIB) | $(OUTPUT)/tests/bench $(SKELS)
 	$(call msg,CC-BENCH,$@)
-	$(Q)$(CC) $(TEST_CFLAGS) $< $(LIB) $(LIBS) -lpthread -lm -o $@
+	$(Q)$(CC) $(TEST_CFLAGS) $< $(TESTLIB) $(LIB) $(LIBS) -lpthread -lm -o $@
 
 -include $(shell find $(OUTPUT) -name '*.d' 2>/dev/null)
 
@@ -318,7 +345,8 @@ uninstall:
 # and cppcheck on userspace and test code.
 FORMAT_SRCS := $(wildcard bpf/*.c bpf/*.h user/*/*.c user/*/*.h include/*.h include/hotpage/*.h \
 		 tests/*/*.c tests/*/*.h tools/*.c)
-TIDY_SRCS   := $(wildcard user/*/*.c tests/host/*.c tests/vm/*.c tests/stress/*.c tools/*.c)
+TIDY_SRCS   := $(wildcard user/*/*.c tests/lib/*.c tests/host/*.c tests/vm/*.c tests/stress/*.c \
+		 tools/*.c)
 TIDY_CHECKS := -*,clang-analyzer-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,-bugprone-assignment-in-if-condition,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling,-bugprone-narrowing-conversions,-bugprone-implicit-widening-of-multiplication-result
 
 # The module is held to the kernel's own rule, checkpatch.pl --strict (with

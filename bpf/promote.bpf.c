@@ -2,6 +2,8 @@
 /*
  * hotpaged's kmigrated backend: one run of this SEC("syscall") program
  * hands a batch of requests to kmigrated.ko (user/promote/promote_kmigrated.c).
+ * The kmigrated tests submit their batches through it too
+ * (tests/lib/kmigrated_test.c).
  * The kfunc extern resolves only while the module is loaded, so the
  * daemon loads this object only then.
  */

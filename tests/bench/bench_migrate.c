@@ -188,7 +188,7 @@ static void finish(const char *what, double t0, uint64_t tlb0, struct result *r)
 	       r->pages_per_s, t, (unsigned long long)tlb, r->tlb_per_page);
 }
 
-static void run_kmigrated(struct kmigrated_enqueue *skel, struct result *r)
+static void run_kmigrated(struct kmt_progs *progs, struct result *r)
 {
 	struct kmigrated_req *reqs = calloc(npages, sizeof(*reqs));
 	uint64_t *pfns = calloc(npages, 8), migrated0, tlb0, ns0;
@@ -210,7 +210,7 @@ static void run_kmigrated(struct kmigrated_enqueue *skel, struct result *r)
 	s0 = sched_times("/proc/thread-self/schedstat");
 	tlb0 = tlb_shootdowns();
 	t0 = kmt_now_ms();
-	acc = kmt_submit(skel, reqs, npages);
+	acc = kmt_submit(progs, reqs, npages);
 	s1 = sched_times("/proc/thread-self/schedstat");
 	hp_check(acc == (long)npages, "%ld of %zu requests accepted", acc, npages);
 	while (kmt_stat(-1, "migrated") < migrated0 + npages) {
@@ -311,7 +311,7 @@ int main(int argc, char **argv)
 	struct result km[16], mp[16], mb[16], k, m, b;
 	double ratios[16], ratio, spread;
 	const char *out = NULL, *kernel = getenv("HOTPAGE_VM_KERNEL");
-	struct kmigrated_enqueue *skel;
+	struct kmt_progs *progs;
 	pthread_t thr[2];
 	size_t mib = 256;
 	int i, j, runs = 1;
@@ -339,7 +339,7 @@ int main(int argc, char **argv)
 	hp_check(!kmt_write("/proc/sys/kernel/numa_balancing", "0"), "numa_balancing off");
 	npages = mib * (1 << 20) / KMT_PAGE;
 	kmt_load_or_fail("rate_limit_mbps=0 queue_depth=131072");
-	skel = kmt_open_programs(false);
+	progs = kmt_open_programs(false);
 	region = kmt_map_pages(npages, 1);
 	for (i = 0; i < 2; i++)
 		hp_check(!pthread_create(&thr[i], NULL, spinner, (void *)(long)i),
@@ -350,7 +350,7 @@ int main(int argc, char **argv)
 		for (j = 0; j < 3; j++) {
 			switch ((i + j) % 3) {
 			case 0:
-				run_kmigrated(skel, &km[i]);
+				run_kmigrated(progs, &km[i]);
 				break;
 			case 1:
 				run_move_pages(npages, &mp[i]);
@@ -397,7 +397,7 @@ int main(int argc, char **argv)
 		fclose(f);
 		printf("wrote %s\n", out);
 	}
-	kmigrated_enqueue__destroy(skel);
+	kmt_close_programs(progs);
 	kmt_unload();
 	kmt_write("/proc/sys/kernel/numa_balancing", numab);
 	return 0;

@@ -2,9 +2,10 @@
 /*
  * Test programs feeding kmigrated.ko's request kfuncs from both program
  * types the module registers them for:
- *  - syscall programs, run with bpf_prog_test_run_opts(), as the daemon
- *    submits batches: a whole struct kmigrated_batch as context, one
- *    request, a read of the counters, or a change of the scanner's scope;
+ *  - syscall programs, run with bpf_prog_test_run_opts() as the daemon
+ *    runs its own: one request, a read of the counters, or a change of
+ *    the scanner's scope (batches go through the daemon's program,
+ *    bpf/promote.bpf.c, so that the tests run what hotpaged runs);
  *  - an fentry program on do_getpgid(), the tracing path: each getpgid(2)
  *    of the test process submits the batch held in this object's .bss,
  *    and optionally one single request, from tracing context;
@@ -21,18 +22,6 @@
 #include "kmigrated.h"
 
 #define FENTRY_MAX 256
-
-SEC("syscall")
-int hp_kmig_batch(struct kmigrated_batch *ctx)
-{
-	__u32 nr = ctx->nr;
-
-	if (nr > KMIGRATED_BATCH_MAX)
-		nr = KMIGRATED_BATCH_MAX;
-	ctx->accepted = kmigrated_enqueue_batch((struct kmigrated_req *)ctx,
-						nr * sizeof(struct kmigrated_req));
-	return 0;
-}
 
 /* One request through kmigrated_enqueue() or kmigrated_enqueue_vaddr(). */
 SEC("syscall")

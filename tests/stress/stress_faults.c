@@ -177,7 +177,7 @@ static void kill_and_restart(void)
 static void exit_while_queued(void)
 {
 	uint64_t s0[KMIGRATED_NR_STATS], s1[KMIGRATED_NR_STATS], *pfns, ends = 0, queued_at_kill;
-	struct kmigrated_enqueue *skel = kmt_open_programs(false);
+	struct kmt_progs *progs = kmt_open_programs(false);
 	struct kmigrated_req *reqs = calloc(EXIT_PAGES, sizeof(*reqs));
 	struct hps_writer w;
 	char path[64];
@@ -212,7 +212,7 @@ static void exit_while_queued(void)
 		 strerror(errno));
 	kmt_wait_idle(60000);
 	kmt_stats(-1, s0);
-	accepted = kmt_submit(skel, reqs, EXIT_PAGES);
+	accepted = kmt_submit(progs, reqs, EXIT_PAGES);
 	queued_at_kill = kmt_stat(-1, KMIGRATED_SYSFS_QUEUED);
 	hp_check(!kill(w.pid, SIGKILL), "kill: %s", strerror(errno));
 	hp_check(waitpid(w.pid, NULL, 0) == w.pid, "waitpid: %s", strerror(errno));
@@ -250,7 +250,7 @@ static void exit_while_queued(void)
 	hp_check(s1[KMIGRATED_STAT_FAILED_GONE] + s1[KMIGRATED_STAT_FAILED_VMA] > 0,
 		 "no request failed for the exited process");
 	hp_check(kmt_isolated() == 0, "pages left isolated");
-	kmigrated_enqueue__destroy(skel);
+	kmt_close_programs(progs);
 	free(reqs);
 	free(pfns);
 }

@@ -111,7 +111,7 @@ int main(void)
 	struct kmigrated_req *reqs = calloc(FLOOD_PAGES, sizeof(*reqs));
 	long long offered = 0, accepted = 0, rounds = 0, faults = 0, drops0, drops1, promoted0;
 	long long promoted1, events0, events1;
-	struct kmigrated_enqueue *skel;
+	struct kmt_progs *progs;
 	struct storm_shared *sh;
 	struct hps_daemon d = { 0 };
 	struct hps_probe probe;
@@ -138,7 +138,7 @@ int main(void)
 		kmt_load_or_fail(params);
 	}
 	hp_check(!kmt_set("scan_period_ms", "250"), "scan_period_ms: %s", strerror(errno));
-	skel = kmt_open_programs(false);
+	progs = kmt_open_programs(false);
 	p = kmt_map_pages(FLOOD_PAGES, 5);
 	/* Shared with the children forked below, move_pages(2) would refuse them (EACCES). */
 	hp_check(!madvise(p, FLOOD_PAGES * KMT_PAGE, MADV_DONTFORK), "madvise: %s",
@@ -182,7 +182,7 @@ int main(void)
 		do {
 			uint64_t q;
 
-			accepted += kmt_submit(skel, reqs, n);
+			accepted += kmt_submit(progs, reqs, n);
 			offered += (long long)n;
 			q = kmt_stat(-1, KMIGRATED_SYSFS_QUEUED);
 			if (q > max_queued)
@@ -299,7 +299,7 @@ int main(void)
 		 (unsigned long long)s1[KMIGRATED_STAT_ACCEPTED], (unsigned long long)refused,
 		 (unsigned long long)s1[KMIGRATED_STAT_REQUESTS]);
 	hp_check(kmt_isolated() == 0, "pages left isolated");
-	kmigrated_enqueue__destroy(skel);
+	kmt_close_programs(progs);
 	hp_check(!kmt_unload(), "delete_module: %s", strerror(errno));
 	kmt_kmsg_scan(kmsg, NULL, NULL, 0, &problems);
 	hp_check(!problems, "%d kernel problem reports", problems);

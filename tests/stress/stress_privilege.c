@@ -21,6 +21,7 @@
 
 #include "hp_settings.h"
 #include "hp_stress.h"
+#include "kmigrated_enqueue.skel.h"
 
 #define NOBODY 65534
 
@@ -128,7 +129,7 @@ int main(void)
 		mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	uint64_t req0, req1, pfn;
 	char *page;
-	struct kmigrated_enqueue *skel;
+	struct kmt_progs *progs;
 	struct hps_daemon d = { 0 };
 	struct hps_writer w;
 	char unpriv[32] = "?";
@@ -144,7 +145,7 @@ int main(void)
 	if (!access("/proc/sys/kernel/unprivileged_bpf_disabled", R_OK))
 		kmt_read_str("/proc/sys/kernel/unprivileged_bpf_disabled", unpriv, sizeof(unpriv));
 	kmt_load_or_fail("");
-	skel = kmt_open_programs(false);
+	progs = kmt_open_programs(false);
 	hps_writer_start(&w, 64, 3, 1, 1);
 	hps_ids_snapshot(before);
 	{
@@ -179,10 +180,11 @@ int main(void)
 			LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &req,
 				    .ctx_size_in = sizeof(req));
 
-			r->inherited_err = bpf_prog_test_run_opts(
-						   bpf_program__fd(skel->progs.hp_kmig_one), &opts)
-						   ? errno
-						   : 0;
+			r->inherited_err =
+				bpf_prog_test_run_opts(
+					bpf_program__fd(progs->enq->progs.hp_kmig_one), &opts)
+					? errno
+					: 0;
 			r->inherited_result = req.result;
 		}
 		_exit(0);
@@ -215,7 +217,7 @@ int main(void)
 
 		hps_writer_finish(&w, &passes, &bad);
 	}
-	kmigrated_enqueue__destroy(skel);
+	kmt_close_programs(progs);
 	free(before);
 	free(after);
 	free(mine);

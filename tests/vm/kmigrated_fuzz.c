@@ -26,11 +26,12 @@
 
 #include "hp_settings.h"
 #include "kmigrated_test.h"
+#include "kmigrated_enqueue.skel.h"
 
 #define NPAGES 2048
 #define FENTRY_MAX 256 /* as in kmigrated_enqueue.bpf.c */
 
-static struct kmigrated_enqueue *skel;
+static struct kmt_progs *progs;
 static uint64_t rng;
 static uint64_t ram[64][2]; /* System RAM PFN ranges */
 static int nram;
@@ -39,9 +40,9 @@ static bool shared;
 
 static void cleanup(void)
 {
-	if (skel)
-		kmigrated_enqueue__destroy(skel);
-	skel = NULL;
+	if (progs)
+		kmt_close_programs(progs);
+	progs = NULL;
 	if (kmt_loaded() && !shared)
 		kmt_unload();
 }
@@ -198,7 +199,7 @@ int main(void)
 	kmsg = kmt_kmsg_open();
 	if (!shared || !kmt_loaded())
 		kmt_load_or_fail("");
-	skel = kmt_open_programs(false);
+	progs = kmt_open_programs(false);
 
 	p = kmt_map_pages(NPAGES, 77);
 	kmt_place(p, NPAGES, 1);
@@ -216,7 +217,7 @@ int main(void)
 
 		for (j = 0; j < n; j++)
 			make_req(&reqs[j], p, pfns);
-		accepted_sys += kmt_submit(skel, reqs, (size_t)n);
+		accepted_sys += kmt_submit(progs, reqs, (size_t)n);
 		for (j = 0; j < n; j++)
 			hp_check(reqs[j].result < KMIGRATED_NR_RESULTS, "result %u out of range",
 				 reqs[j].result);
@@ -228,36 +229,37 @@ int main(void)
 	       accepted_sys, t_sys);
 
 	/* Tracing path: each getpgid(2) runs the fentry program once. */
-	skel->bss->fentry_tgid = (uint32_t)getpid();
-	skel->links.hp_kmig_fentry = bpf_program__attach(skel->progs.hp_kmig_fentry);
-	hp_check(skel->links.hp_kmig_fentry, "attaching fentry/do_getpgid: %s", strerror(errno));
+	progs->enq->bss->fentry_tgid = (uint32_t)getpid();
+	progs->enq->links.hp_kmig_fentry = bpf_program__attach(progs->enq->progs.hp_kmig_fentry);
+	hp_check(progs->enq->links.hp_kmig_fentry, "attaching fentry/do_getpgid: %s",
+		 strerror(errno));
 	t0 = kmt_now_ms();
 	for (i = 0; i < n_per_path; i += FENTRY_MAX + 1) {
 		struct kmigrated_req one;
 
 		for (j = 0; j < FENTRY_MAX; j++)
-			make_req(&skel->bss->fentry_reqs[j], p, pfns);
+			make_req(&progs->enq->bss->fentry_reqs[j], p, pfns);
 		make_req(&one, p, pfns);
-		skel->bss->fentry_nr = FENTRY_MAX;
-		skel->bss->fentry_single_on = 1;
-		skel->bss->fentry_single_pfn = one.pfn;
-		skel->bss->fentry_single_node = rnd() % 8 ? one.node : (uint32_t)rnd();
-		skel->bss->fentry_accepted = -1;
+		progs->enq->bss->fentry_nr = FENTRY_MAX;
+		progs->enq->bss->fentry_single_on = 1;
+		progs->enq->bss->fentry_single_pfn = one.pfn;
+		progs->enq->bss->fentry_single_node = rnd() % 8 ? one.node : (uint32_t)rnd();
+		progs->enq->bss->fentry_accepted = -1;
 		hp_check(syscall(SYS_getpgid, 0) >= 0, "getpgid: %s", strerror(errno));
-		hp_check(skel->bss->fentry_accepted >= 0 &&
-				 skel->bss->fentry_accepted <= FENTRY_MAX,
+		hp_check(progs->enq->bss->fentry_accepted >= 0 &&
+				 progs->enq->bss->fentry_accepted <= FENTRY_MAX,
 			 "tracing path: kmigrated_enqueue_batch returned %d",
-			 skel->bss->fentry_accepted);
-		accepted_tr += skel->bss->fentry_accepted +
-			       (skel->bss->fentry_single_result == KMIGRATED_QUEUED);
+			 progs->enq->bss->fentry_accepted);
+		accepted_tr += progs->enq->bss->fentry_accepted +
+			       (progs->enq->bss->fentry_single_result == KMIGRATED_QUEUED);
 		calls_tr++;
 	}
-	bpf_link__destroy(skel->links.hp_kmig_fentry);
-	skel->links.hp_kmig_fentry = NULL;
+	bpf_link__destroy(progs->enq->links.hp_kmig_fentry);
+	progs->enq->links.hp_kmig_fentry = NULL;
 	t_tr = kmt_now_ms() - t0;
-	hp_check(skel->bss->fentry_runs == (uint64_t)calls_tr,
+	hp_check(progs->enq->bss->fentry_runs == (uint64_t)calls_tr,
 		 "fentry program ran %llu times for %ld calls",
-		 (unsigned long long)skel->bss->fentry_runs, calls_tr);
+		 (unsigned long long)progs->enq->bss->fentry_runs, calls_tr);
 	printf("tracing path: %ld requests in %ld program runs, %ld queued, %.0f ms\n",
 	       calls_tr * (FENTRY_MAX + 1), calls_tr, accepted_tr, t_tr);
 
@@ -306,8 +308,8 @@ int main(void)
 		hp_check(kmt_page_sum(p + i * KMT_PAGE) == sums[i], "page %ld changed content", i);
 	check_guest_alive();
 
-	kmigrated_enqueue__destroy(skel);
-	skel = NULL;
+	kmt_close_programs(progs);
+	progs = NULL;
 	if (!shared)
 		hp_check(!kmt_unload(), "unload: %s", strerror(errno));
 	kmt_kmsg_scan(kmsg, NULL, NULL, 0, &bad);

@@ -24,13 +24,13 @@
 #define NPAGES_RATE 2048 /* 8 MiB */
 #define THP_SIZE (2UL << 20)
 
-static struct kmigrated_enqueue *skel;
+static struct kmt_progs *progs;
 
 static void cleanup(void)
 {
-	if (skel)
-		kmigrated_enqueue__destroy(skel);
-	skel = NULL;
+	if (progs)
+		kmt_close_programs(progs);
+	progs = NULL;
 	if (kmt_loaded())
 		kmt_unload();
 }
@@ -67,7 +67,7 @@ static void test_demote(char *p, const uint64_t *sums)
 						  .node = 1,
 						  .flags = KMIGRATED_REQ_DEMOTE };
 	kmt_stats(-1, s0);
-	acc = kmt_submit(skel, reqs, NPAGES);
+	acc = kmt_submit(progs, reqs, NPAGES);
 	hp_check(acc == NPAGES, "%ld of %d demotions accepted (first result %u)", acc, NPAGES,
 		 reqs[0].result);
 	hp_check(kmt_wait_stat("demoted", s0[KMIGRATED_STAT_DEMOTED] + NPAGES, 60000),
@@ -111,7 +111,7 @@ static void test_pfn_route(void)
 	kmt_stats(-1, s0);
 	kmt_stats(1, n0);
 	t0 = kmt_now_ms();
-	acc = kmt_submit(skel, reqs, NPAGES);
+	acc = kmt_submit(progs, reqs, NPAGES);
 	hp_check(acc == NPAGES, "%ld of %d requests accepted (first result %u)", acc, NPAGES,
 		 reqs[0].result);
 	hp_check(kmt_wait_stat("migrated", s0[KMIGRATED_STAT_MIGRATED] + NPAGES, 60000),
@@ -181,7 +181,7 @@ static void test_thp(void)
 	sum0 = kmt_page_sum(p + 3 * KMT_PAGE) ^ kmt_page_sum(p);
 	before = kmt_stat(-1, "migrated");
 	req = (struct kmigrated_req){ .pfn = pfn, .node = 0 };
-	res = kmt_submit_one(skel, &req);
+	res = kmt_submit_one(progs, &req);
 	hp_check(res == KMIGRATED_QUEUED, "THP request refused: %d", res);
 	hp_check(kmt_wait_stat("migrated", before + 512, 30000), "THP: migrated moved by %llu",
 		 (unsigned long long)(kmt_stat(-1, "migrated") - before));
@@ -217,7 +217,7 @@ static void test_vma_route(void)
 						  .node = 0,
 						  .flags = KMIGRATED_REQ_VADDR };
 	kmt_stats(-1, s0);
-	acc = kmt_submit(skel, reqs, NPAGES_VMA);
+	acc = kmt_submit(progs, reqs, NPAGES_VMA);
 	hp_check(acc == NPAGES_VMA, "%ld of %d vaddr requests accepted (first result %u)", acc,
 		 NPAGES_VMA, reqs[0].result);
 	hp_check(kmt_wait_stat("migrated_vma", s0[KMIGRATED_STAT_MIGRATED_VMA] + NPAGES_VMA, 60000),
@@ -265,7 +265,7 @@ static void test_rate_limit(void)
 	before = kmt_stat(-1, "migrated");
 	thr0 = kmt_stat(-1, "throttled");
 	t0 = kmt_now_ms();
-	hp_check(kmt_submit(skel, reqs, NPAGES_RATE) == NPAGES_RATE, "requests refused");
+	hp_check(kmt_submit(progs, reqs, NPAGES_RATE) == NPAGES_RATE, "requests refused");
 	hp_check(kmt_wait_stat("migrated", before + NPAGES_RATE, 30000),
 		 "rate limited run stalled");
 	t = kmt_now_ms() - t0;
@@ -336,7 +336,7 @@ int main(void)
 	kmt_read_str(KMIGRATED_SYSFS_DIR "/route", route, sizeof(route));
 	printf("routes in service: %s\n", route);
 	hp_check(!strcmp(route, "pfn vma"), "routes '%s', expected 'pfn vma'", route);
-	skel = kmt_open_programs(false);
+	progs = kmt_open_programs(false);
 
 	test_pfn_route();
 	test_thp();
@@ -344,8 +344,8 @@ int main(void)
 	test_rate_limit();
 	test_settings();
 
-	kmigrated_enqueue__destroy(skel);
-	skel = NULL;
+	kmt_close_programs(progs);
+	progs = NULL;
 	hp_check(!kmt_unload(), "unload: %s", strerror(errno));
 	kmt_kmsg_scan(kmsg, NULL, NULL, 0, &bad);
 	hp_check(!bad, "%d kernel problem reports in the log", bad);

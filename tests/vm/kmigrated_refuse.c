@@ -20,8 +20,9 @@
  */
 #include "hp_settings.h"
 #include "kmigrated_test.h"
+#include "kmigrated_enqueue.skel.h"
 
-static struct kmigrated_enqueue *skel;
+static struct kmt_progs *progs;
 static int node_counts[KMIGRATED_NR_RESULTS];
 
 static const char *const result_names[KMIGRATED_NR_RESULTS] = {
@@ -31,20 +32,20 @@ static const char *const result_names[KMIGRATED_NR_RESULTS] = {
 
 static void cleanup(void)
 {
-	if (skel)
-		kmigrated_enqueue__destroy(skel);
-	skel = NULL;
+	if (progs)
+		kmt_close_programs(progs);
+	progs = NULL;
 	if (kmt_loaded())
 		kmt_unload();
 }
 
 static void load(const char *params, bool reenter)
 {
-	if (skel)
-		kmigrated_enqueue__destroy(skel);
-	skel = NULL;
+	if (progs)
+		kmt_close_programs(progs);
+	progs = NULL;
 	kmt_load_or_fail(params);
-	skel = kmt_open_programs(reenter);
+	progs = kmt_open_programs(reenter);
 }
 
 static uint64_t refused(int node, int res)
@@ -72,10 +73,10 @@ static void expect(struct kmigrated_req req, int want, const char *what)
 
 		kmt_stats(-1, before);
 		if (path == 0) {
-			kmt_submit(skel, &r, 1);
+			kmt_submit(progs, &r, 1);
 			got = r.result;
 		} else {
-			got = kmt_submit_one(skel, &r);
+			got = kmt_submit_one(progs, &r);
 		}
 		kmt_stats(-1, after);
 		hp_check(got == want, "%s (%s): result %d (%s), expected %s", what,
@@ -173,7 +174,7 @@ static void test_unevictable(void)
 	kmt_pfns(q, 1, &pfn);
 	r = pfn_req(pfn, 1);
 	r.flags = KMIGRATED_REQ_DEMOTE;
-	kmt_submit(skel, &r, 1);
+	kmt_submit(progs, &r, 1);
 	hp_check(r.result == KMIGRATED_QUEUED || r.result == KMIGRATED_E_NOT_LRU,
 		 "demotion of the unlocked page: result %u", r.result);
 	munmap(q, KMT_PAGE);
@@ -226,7 +227,7 @@ static void test_checks(char *p, const uint64_t *pfns)
 	hp_check(kpfn, "no 'Kernel code' in /proc/iomem");
 	/* Physical KASLR may put the kernel on either node: aim at the other. */
 	r = pfn_req(kpfn, 0);
-	kmt_submit(skel, &r, 1);
+	kmt_submit(progs, &r, 1);
 	target = r.result == KMIGRATED_E_SAME_NODE ? 1 : 0;
 	expect(pfn_req(kpfn, target), KMIGRATED_E_NOT_LRU, "kernel text page");
 	expect(pfn_req(kpfn + 1, target), KMIGRATED_E_NOT_LRU, "kernel text page + 1");
@@ -256,7 +257,7 @@ static void test_queue(const uint64_t *pfns, size_t npages)
 	 */
 	for (i = 0; i < 60; i++)
 		reqs[i] = pfn_req(pfns[100 + i], 0);
-	acc = kmt_submit(skel, reqs, 60);
+	acc = kmt_submit(progs, reqs, 60);
 	hp_check(acc == 60, "%ld of 60 blocker requests accepted", acc);
 	usleep(50 * 1000);
 
@@ -264,7 +265,7 @@ static void test_queue(const uint64_t *pfns, size_t npages)
 	t_dup = refused(-1, KMIGRATED_E_DUPLICATE);
 	reqs[0] = pfn_req(pfns[1], 0);
 	reqs[1] = pfn_req(pfns[1], 0);
-	acc = kmt_submit(skel, reqs, 2);
+	acc = kmt_submit(progs, reqs, 2);
 	hp_check(acc == 1 && reqs[0].result == KMIGRATED_QUEUED &&
 			 reqs[1].result == KMIGRATED_E_DUPLICATE,
 		 "same page twice: results %u, %u", reqs[0].result, reqs[1].result);
@@ -277,7 +278,7 @@ static void test_queue(const uint64_t *pfns, size_t npages)
 	t_full = refused(-1, KMIGRATED_E_QUEUE_FULL);
 	for (i = 0; i < 2 * 64; i++)
 		reqs[n++] = pfn_req(pfns[200 + i], 0);
-	kmt_submit(skel, reqs, n);
+	kmt_submit(progs, reqs, n);
 	for (i = 0; i < n; i++) {
 		full += reqs[i].result == KMIGRATED_E_QUEUE_FULL;
 		queued += reqs[i].result == KMIGRATED_QUEUED;
@@ -309,44 +310,45 @@ static void test_busy(char *p, const uint64_t *pfns, size_t npages)
 	int round;
 
 	hp_check(reqs, "calloc");
-	skel->bss->reenter_pfn = pfns[0];
-	skel->bss->reenter_node = 0;
-	link = bpf_program__attach(skel->progs.hp_kmig_reenter);
+	progs->enq->bss->reenter_pfn = pfns[0];
+	progs->enq->bss->reenter_node = 0;
+	link = bpf_program__attach(progs->enq->progs.hp_kmig_reenter);
 	if (!link) {
 		printf("  %-12s not provoked: cannot attach fentry/_raw_spin_unlock_irqrestore: %s\n",
 		       "busy", strerror(errno));
 		free(reqs);
 		return;
 	}
-	skel->bss->reenter_armed = 1;
-	for (round = 0; round < 20 && !skel->bss->reenter_results[KMIGRATED_E_BUSY]; round++) {
+	progs->enq->bss->reenter_armed = 1;
+	for (round = 0; round < 20 && !progs->enq->bss->reenter_results[KMIGRATED_E_BUSY];
+	     round++) {
 		/* The pages go back and forth: each round is new work for kmigrated1. */
 		kmt_place(p, npages, 1);
 		kmt_pfns(p, npages, (uint64_t *)pfns);
-		skel->bss->reenter_pfn = pfns[0];
+		progs->enq->bss->reenter_pfn = pfns[0];
 		for (i = 0; i < npages; i++)
 			reqs[i] = pfn_req(pfns[i], 0);
-		kmt_submit(skel, reqs, npages);
+		kmt_submit(progs, reqs, npages);
 		kmt_wait_idle(30000);
 	}
-	skel->bss->reenter_armed = 0;
+	progs->enq->bss->reenter_armed = 0;
 	bpf_link__destroy(link);
 	busy = refused(-1, KMIGRATED_E_BUSY) - busy0;
 	printf("  %-12s %llu re-entries refused (re-entry results: %llu queued, %llu duplicate, %llu same_node, %llu busy) in %d rounds\n",
 	       "busy", (unsigned long long)busy,
-	       (unsigned long long)skel->bss->reenter_results[KMIGRATED_QUEUED],
-	       (unsigned long long)skel->bss->reenter_results[KMIGRATED_E_DUPLICATE],
-	       (unsigned long long)skel->bss->reenter_results[KMIGRATED_E_SAME_NODE],
-	       (unsigned long long)skel->bss->reenter_results[KMIGRATED_E_BUSY], round);
+	       (unsigned long long)progs->enq->bss->reenter_results[KMIGRATED_QUEUED],
+	       (unsigned long long)progs->enq->bss->reenter_results[KMIGRATED_E_DUPLICATE],
+	       (unsigned long long)progs->enq->bss->reenter_results[KMIGRATED_E_SAME_NODE],
+	       (unsigned long long)progs->enq->bss->reenter_results[KMIGRATED_E_BUSY], round);
 	hp_check(busy >= 1, "no busy refusal provoked");
 	/*
 	 * A re-entry spins (boundedly) inside the thread's critical section,
 	 * so the test's own batches, on the other CPU, may meet the lock held
 	 * too long and count as busy as well.
 	 */
-	hp_check(busy >= skel->bss->reenter_results[KMIGRATED_E_BUSY],
+	hp_check(busy >= progs->enq->bss->reenter_results[KMIGRATED_E_BUSY],
 		 "refused_busy %llu, but the program saw %llu", (unsigned long long)busy,
-		 (unsigned long long)skel->bss->reenter_results[KMIGRATED_E_BUSY]);
+		 (unsigned long long)progs->enq->bss->reenter_results[KMIGRATED_E_BUSY]);
 	node_counts[KMIGRATED_E_BUSY] += (int)busy;
 	free(reqs);
 }
@@ -397,8 +399,8 @@ int main(void)
 				    .flags = KMIGRATED_REQ_VADDR };
 	expect(r, KMIGRATED_E_ROUTE, "vaddr request, route=pfn");
 
-	kmigrated_enqueue__destroy(skel);
-	skel = NULL;
+	kmt_close_programs(progs);
+	progs = NULL;
 	err = kmt_unload();
 	hp_check(!err, "unload: %s", strerror(-err));
 	err = kmt_load("route=sideways");

@@ -42,16 +42,11 @@ static void *producer(void *arg)
 	(void)arg;
 	hp_check(reqs && pfns && status, "calloc");
 	while (!stop) {
-		struct kmigrated_enqueue *skel = kmigrated_enqueue__open();
+		struct kmt_progs *progs = kmt_try_open_programs(false);
 
-		if (!skel)
+		/* The module is gone (or going): its kfuncs are. */
+		if (!progs)
 			break;
-		bpf_program__set_autoload(skel->progs.hp_kmig_reenter, false);
-		if (kmigrated_enqueue__load(skel)) {
-			/* The module is gone (or going): its kfuncs are. */
-			kmigrated_enqueue__destroy(skel);
-			break;
-		}
 		for (k = 0; k < 4 && !stop; k++) {
 			/* Racing kmigrated: pages under migration report -ENOENT. */
 			kmt_move(region, NPAGES, 1, status);
@@ -59,10 +54,10 @@ static void *producer(void *arg)
 			kmt_pfns(region, NPAGES, pfns);
 			for (i = 0; i < NPAGES; i++)
 				reqs[i] = (struct kmigrated_req){ .pfn = pfns[i], .node = 0 };
-			accepted += kmt_submit(skel, reqs, NPAGES);
+			accepted += kmt_submit(progs, reqs, NPAGES);
 			pushed += NPAGES;
 		}
-		kmigrated_enqueue__destroy(skel);
+		kmt_close_programs(progs);
 		rounds++;
 	}
 	free(reqs);
@@ -93,7 +88,7 @@ int main(void)
 {
 	uint64_t *pfns = calloc(NPAGES, 8), *sums = calloc(NPAGES, 8), queued = 0;
 	char line[512] = "";
-	struct kmigrated_enqueue *skel;
+	struct kmt_progs *progs;
 	struct kmigrated_req req;
 	pthread_t thr;
 	double t0, t_unload;
@@ -161,15 +156,15 @@ int main(void)
 
 	/* It loads and works again. */
 	kmt_load_or_fail("");
-	skel = kmt_open_programs(false);
+	progs = kmt_open_programs(false);
 	region = kmt_map_pages(16, 6);
 	kmt_place(region, 16, 1);
 	kmt_pfns(region, 1, pfns);
 	req = (struct kmigrated_req){ .pfn = pfns[0], .node = 0 };
-	hp_check(kmt_submit_one(skel, &req) == KMIGRATED_QUEUED, "request after reload refused: %u",
-		 req.result);
+	hp_check(kmt_submit_one(progs, &req) == KMIGRATED_QUEUED,
+		 "request after reload refused: %u", req.result);
 	hp_check(kmt_wait_stat("migrated", 1, 10000), "nothing migrated after the reload");
-	kmigrated_enqueue__destroy(skel);
+	kmt_close_programs(progs);
 	hp_check(!kmt_unload(), "unload: %s", strerror(errno));
 	kmt_kmsg_scan(kmsg, NULL, NULL, 0, &bad);
 	hp_check(!bad, "%d kernel problem reports in the log", bad);

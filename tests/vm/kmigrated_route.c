@@ -11,14 +11,14 @@
 
 #define NPAGES 512
 
-static struct kmigrated_enqueue *skel;
+static struct kmt_progs *progs;
 static int bad; /* kernel problem reports seen */
 
 static void cleanup(void)
 {
-	if (skel)
-		kmigrated_enqueue__destroy(skel);
-	skel = NULL;
+	if (progs)
+		kmt_close_programs(progs);
+	progs = NULL;
 	if (kmt_loaded())
 		kmt_unload();
 }
@@ -41,14 +41,14 @@ static void fallback(const char *symbol, int kmsg)
 	printf("%s: kernel log: %s\n", params, line);
 	kmt_read_str(KMIGRATED_SYSFS_DIR "/route", route, sizeof(route));
 	hp_check(!strcmp(route, "vma"), "%s: routes '%s', expected 'vma'", params, route);
-	skel = kmt_open_programs(false);
+	progs = kmt_open_programs(false);
 
 	p = kmt_map_pages(NPAGES, 11);
 	kmt_place(p, NPAGES, 1);
 	kmt_sums(p, NPAGES, sums);
 	kmt_pfns(p, 1, &pfn);
 	r = (struct kmigrated_req){ .pfn = pfn, .node = 0 };
-	hp_check(kmt_submit_one(skel, &r) == KMIGRATED_E_ROUTE,
+	hp_check(kmt_submit_one(progs, &r) == KMIGRATED_E_ROUTE,
 		 "pfn request: result %u, expected route", r.result);
 	for (i = 0; i < NPAGES; i++)
 		reqs[i] = (struct kmigrated_req){ .vaddr = (uintptr_t)(p + i * KMT_PAGE),
@@ -56,7 +56,7 @@ static void fallback(const char *symbol, int kmsg)
 						  .node = 0,
 						  .flags = KMIGRATED_REQ_VADDR };
 	before = kmt_stat(-1, "migrated_vma");
-	hp_check(kmt_submit(skel, reqs, NPAGES) == NPAGES, "vaddr requests refused (first: %u)",
+	hp_check(kmt_submit(progs, reqs, NPAGES) == NPAGES, "vaddr requests refused (first: %u)",
 		 reqs[0].result);
 	hp_check(kmt_wait_stat("migrated_vma", before + NPAGES, 60000),
 		 "migrated_vma moved by %llu of %d",
@@ -68,8 +68,8 @@ static void fallback(const char *symbol, int kmsg)
 	printf("%s: pfn requests refused (route), %d pages promoted by the vma route, checksums intact\n",
 	       params, NPAGES);
 	munmap(p, NPAGES * KMT_PAGE);
-	kmigrated_enqueue__destroy(skel);
-	skel = NULL;
+	kmt_close_programs(progs);
+	progs = NULL;
 	hp_check(!kmt_unload(), "unload: %s", strerror(errno));
 	free(reqs);
 	free(sums);

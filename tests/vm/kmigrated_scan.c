@@ -15,6 +15,7 @@
 #include "kmigrated_test.h"
 #include "scan_source.h"
 #include "transport.h"
+#include "kmigrated_enqueue.skel.h"
 
 /* Why the last start of a source failed. */
 static char start_err[512];
@@ -38,14 +39,14 @@ static int expected_node(size_t i)
 	return i < NPAGES / 2 ? 1 : 0;
 }
 
-static struct kmigrated_enqueue *skel;
+static struct kmt_progs *progs;
 static char numab[16];
 
 static void cleanup(void)
 {
-	if (skel)
-		kmigrated_enqueue__destroy(skel);
-	skel = NULL;
+	if (progs)
+		kmt_close_programs(progs);
+	progs = NULL;
 	if (kmt_loaded())
 		kmt_unload();
 	if (numab[0])
@@ -98,7 +99,8 @@ static int scope_kfunc(uint32_t tgid, uint32_t op)
 	} ctx = { tgid, op, 1 };
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx));
 
-	hp_check(!bpf_prog_test_run_opts(bpf_program__fd(skel->progs.hp_kmig_scan_scope), &opts),
+	hp_check(!bpf_prog_test_run_opts(bpf_program__fd(progs->enq->progs.hp_kmig_scan_scope),
+					 &opts),
 		 "running hp_kmig_scan_scope: %s", strerror(errno));
 	return ctx.result;
 }
@@ -118,7 +120,7 @@ static void test_scope_and_settings(void)
 
 	snprintf(pid, sizeof(pid), "%d", getpid());
 	snprintf(both, sizeof(both), "%d 1", getpid());
-	skel = kmt_open_programs(false);
+	progs = kmt_open_programs(false);
 	hp_check(scope_kfunc((uint32_t)getpid(), KMIGRATED_SCAN_ADD) == 0, "kfunc add");
 	expect_scope(pid);
 	hp_check(scope_kfunc(1, KMIGRATED_SCAN_ADD) == 0, "kfunc add 1");
@@ -131,8 +133,8 @@ static void test_scope_and_settings(void)
 	expect_scope("none");
 	hp_check(scope_kfunc(0, KMIGRATED_SCAN_ADD) == -EINVAL, "kfunc add tgid 0 accepted");
 	hp_check(scope_kfunc(5, 9) == -EINVAL, "kfunc op 9 accepted");
-	kmigrated_enqueue__destroy(skel);
-	skel = NULL;
+	kmt_close_programs(progs);
+	progs = NULL;
 
 	hp_check(!kmt_write(HP_SCAN_TGIDS, "all"), "scan_tgids all");
 	expect_scope("all");

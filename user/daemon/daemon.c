@@ -94,7 +94,7 @@ int hp_daemon_set(struct hp_daemon_opts *opts, const char *assignment, char *err
 	for (size_t i = 0; i < sizeof(daemon_keys) / sizeof(daemon_keys[0]); i++) {
 		const struct daemon_key *k = &daemon_keys[i];
 
-		if (strlen(k->name) != klen || strncmp(assignment, k->name, klen))
+		if (strlen(k->name) != klen || strncmp(assignment, k->name, klen) != 0)
 			continue;
 		if (k->set(opts, eq ? eq + 1 : "")) {
 			snprintf(err, err_len, "%s: %s", assignment, k->range);

@@ -29,6 +29,8 @@
 
 #define CHILD_PAGES 256
 #define START_TIMEOUT_MS 15000
+/* A page leaves the hot set some windows after its last access: 30 s is a bug. */
+#define COOL_TIMEOUT_MS 30000
 
 static double now_ms(void)
 {
@@ -96,6 +98,30 @@ static int dump_count(pid_t tgid, bool *named)
 		return -1;
 	*named = fields >= 4;
 	return count;
+}
+
+/*
+ * Stop the toucher: its pages cool, leave the hot set and their entries
+ * leave the map (a publish deletes what left the set since the last one).
+ */
+static void wait_cooled(pid_t child)
+{
+	double t0 = now_ms(), deadline = t0 + COOL_TIMEOUT_MS;
+	bool named;
+	int n = -1;
+
+	hp_check(kill(child, SIGSTOP) == 0, "SIGSTOP: %s", strerror(errno));
+	while (now_ms() < deadline) {
+		n = dump_count(child, &named);
+		if (n == 0)
+			break;
+		usleep(200 * 1000);
+	}
+	hp_check(kill(child, SIGCONT) == 0, "SIGCONT: %s", strerror(errno));
+	hp_check(n == 0, "%d entries of the stopped tgid %d still in %s after %d ms", n, (int)child,
+		 HP_HOT_PAGES_PIN, COOL_TIMEOUT_MS);
+	printf("  tgid %d stopped: its entries left the map in %.1f s\n", (int)child,
+	       (now_ms() - t0) / 1000);
 }
 
 static ino_t pin_inode(void)
@@ -206,6 +232,7 @@ int main(void)
 	daemon = start_daemon(path, child);
 	n = wait_hot_set(daemon, child, 0);
 	printf("  %d entries of tgid %d in %s, named fields\n", n, (int)child, HP_HOT_PAGES_PIN);
+	wait_cooled(child);
 	stop_daemon(daemon);
 
 	printf("run 2: SIGKILL leaves the pin\n");

@@ -123,6 +123,15 @@ static void publish(struct daemon *d)
 		say("publishing the hot set: %s", strerror(-ret));
 }
 
+/* Whether the scan source is running (it times the windows). */
+static bool scan_running(const struct daemon *d)
+{
+	for (size_t i = 0; i < d->nr_src; i++)
+		if (d->src[i].ops->id == HP_SRC_SCAN)
+			return true;
+	return false;
+}
+
 /* ------------------------------------------------------------ exchange */
 
 static __u64 guard_windows(const struct daemon *d)
@@ -575,7 +584,12 @@ static void exchange(struct daemon *d, __u64 now, __u32 interval_ms, __u64 held[
 	}
 	for (int r = 0; r < HP_HOLD_NR; r++)
 		held[r] += out.held[r];
-	/* Down first: their room is what the candidates held back wait for. */
+	/*
+	 * Down first: their room is what the candidates held back wait for.
+	 * One load of the backend's program serves both; it stays loaded
+	 * while the scan source runs, whose link holds the module already.
+	 */
+	d->backend.hold = true;
 	if (execute(d, out.demote, out.ndemote, &d->demote, held, now))
 		execute(d, out.promote, out.npromote, &d->promote, held, now);
 	hp_phase_lap(d, HP_PHASE_MOVES, cpu_t);
@@ -649,15 +663,6 @@ static void report_holds(struct daemon *d, const __u64 held[HP_HOLD_NR])
 		d->held_said = 0;
 }
 
-/* Whether the scan source is running (it times the windows). */
-static bool scan_running(const struct daemon *d)
-{
-	for (size_t i = 0; i < d->nr_src; i++)
-		if (d->src[i].ops->id == HP_SRC_SCAN)
-			return true;
-	return false;
-}
-
 /*
  * Whether this round ends a heat window: every round, except that while
  * the scanner runs a window ends with its sweep, so that each page is
@@ -708,6 +713,10 @@ void hp_daemon_round(struct daemon *d, __u32 interval_ms)
 	if (d->can_promote) {
 		backend_recheck(d, now);
 		exchange(d, now, interval_ms, held, &t);
+		/* Still held after the round only while scan holds the module anyway. */
+		d->backend.hold = scan_running(d);
+		if (!d->backend.hold && d->have_backend && d->backend.release)
+			d->backend.release(&d->backend);
 	}
 	/* What an early return of the exchange left uncharged was its own. */
 	hp_phase_lap(d, HP_PHASE_CANDIDATES, &t);

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The published hot set (hot_pages_map.h). A refresh writes the new
- * entries first, then deletes the keys that left the set, so that a reader
- * never sees the map empty between two rounds.
+ * entries first, then deletes the keys that left the set since the last
+ * refresh, so that a reader never sees the map empty between two rounds.
+ * Both in one batch each: a refresh is a few system calls, not one per
+ * entry, whatever the size of the set.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -29,7 +31,11 @@ struct hp_hot_map {
 	size_t max;
 	size_t entries;
 	__u64 *keys; /* sorted keys of the last publish */
+	__u64 *next; /* this publish's, sorted */
 	__u64 *stale;
+	struct hp_hot_entry *values;
+	size_t nkeys;
+	bool no_batch; /* the kernel refused batch operations: one call per entry */
 };
 
 static int ensure_bpffs(const char *dir, char *err, size_t err_len)
@@ -85,8 +91,10 @@ int hp_hot_map_open(const char *pin_path, size_t max, struct hp_hot_map **out, c
 	snprintf(tmp, sizeof(tmp), "%s", pin_path);
 	snprintf(m->dir, sizeof(m->dir), "%s", dirname(tmp));
 	m->keys = calloc(max, sizeof(*m->keys));
-	m->stale = calloc(2 * max, sizeof(*m->stale));
-	if (!m->keys || !m->stale) {
+	m->next = calloc(max, sizeof(*m->next));
+	m->stale = calloc(max, sizeof(*m->stale));
+	m->values = calloc(max, sizeof(*m->values));
+	if (!m->keys || !m->next || !m->stale || !m->values) {
 		snprintf(err, err_len, "out of memory");
 		ret = -ENOMEM;
 		goto fail;
@@ -131,18 +139,58 @@ fail:
 	return ret;
 }
 
+/* What the kernel returns for an operation a map type lacks; no libc names it. */
+#define KERNEL_ENOTSUPP 524
+
+/* Batch operations where the kernel has them (5.6+), else one call per entry. */
+static int update_entries(struct hp_hot_map *map, int fd, __u64 *keys, size_t n)
+{
+	__u32 count = (__u32)n;
+	int ret = 0;
+
+	if (!n)
+		return 0;
+	if (!map->no_batch) {
+		ret = bpf_map_update_batch(fd, keys, map->values, &count, NULL);
+		if (!ret)
+			return 0;
+		if (ret != -EINVAL && ret != -EOPNOTSUPP && ret != -KERNEL_ENOTSUPP)
+			return ret;
+		map->no_batch = true;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_update_elem(fd, &keys[i], &map->values[i], BPF_ANY) && !ret)
+			ret = -errno;
+	return ret;
+}
+
+static void delete_entries(struct hp_hot_map *map, int fd, __u64 *keys, size_t n)
+{
+	__u32 count = (__u32)n;
+
+	if (!n)
+		return;
+	/* A key already gone (removed by hand) stops a batch: the rest one by one. */
+	if (!map->no_batch && !bpf_map_delete_batch(fd, keys, &count, NULL))
+		return;
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &keys[i]);
+}
+
 int hp_hot_map_publish(struct hp_hot_map *map, const struct hp_hot_page *pages, size_t n)
 {
 	int fd = bpf_map__fd(map->skel->maps.hot_pages);
-	size_t nr_stale = 0;
-	__u64 key, next;
-	int ret = 0;
+	size_t nr_stale = 0, i = 0, j = 0, unique;
+	__u64 *swap;
+	int ret;
 
 	if (n > map->max)
 		n = map->max;
-	for (size_t i = 0; i < n; i++) {
-		const struct hp_hot_page *p = &pages[i];
-		struct hp_hot_entry e = {
+	for (size_t k = 0; k < n; k++) {
+		const struct hp_hot_page *p = &pages[k];
+
+		map->next[k] = p->pfn;
+		map->values[k] = (struct hp_hot_entry){
 			.heat = p->heat,
 			.tgid = p->tgid,
 			.last_seen_ms = p->last_seen_ns / 1000000ULL,
@@ -153,25 +201,30 @@ int hp_hot_map_publish(struct hp_hot_map *map, const struct hp_hot_page *pages, 
 			.migrated = p->migrated,
 			.npages = p->npages ? p->npages : 1,
 		};
-
-		if (bpf_map_update_elem(fd, &p->pfn, &e, BPF_ANY) && !ret)
-			ret = -errno;
-		map->keys[i] = p->pfn;
 	}
-	qsort(map->keys, n, sizeof(*map->keys), cmp_u64);
-	/* Collect, then delete: deleting while iterating restarts the walk. */
-	if (!bpf_map_get_next_key(fd, NULL, &key)) {
-		for (;;) {
-			if (!bsearch(&key, map->keys, n, sizeof(*map->keys), cmp_u64) &&
-			    nr_stale < 2 * map->max)
-				map->stale[nr_stale++] = key;
-			if (bpf_map_get_next_key(fd, &key, &next))
-				break;
-			key = next;
+	ret = update_entries(map, fd, map->next, n);
+	unique = n ? 1 : 0;
+	/* The keys of the last publish that are not in this one: both lists sorted. */
+	qsort(map->next, n, sizeof(*map->next), cmp_u64);
+	for (size_t k = 1; k < n; k++) /* a page listed twice is one key */
+		if (map->next[k] != map->next[unique - 1])
+			map->next[unique++] = map->next[k];
+	n = unique;
+	while (i < map->nkeys) {
+		if (j < n && map->next[j] < map->keys[i]) {
+			j++;
+		} else if (j < n && map->next[j] == map->keys[i]) {
+			i++;
+			j++;
+		} else {
+			map->stale[nr_stale++] = map->keys[i++];
 		}
 	}
-	for (size_t i = 0; i < nr_stale; i++)
-		bpf_map_delete_elem(fd, &map->stale[i]);
+	delete_entries(map, fd, map->stale, nr_stale);
+	swap = map->keys;
+	map->keys = map->next;
+	map->next = swap;
+	map->nkeys = n;
 	map->entries = n;
 	return ret;
 }
@@ -191,6 +244,8 @@ void hp_hot_map_close(struct hp_hot_map *map)
 		hot_pages__destroy(map->skel);
 	}
 	free(map->keys);
+	free(map->next);
 	free(map->stale);
+	free(map->values);
 	free(map);
 }

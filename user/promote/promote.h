@@ -77,12 +77,19 @@ struct hp_promote_backend {
 	/* Pages per system call or batch: the policy's batch, updated between rounds. */
 	unsigned int batch;
 	/*
+	 * Keep what makes a call cheap between calls (kmigrated: its loaded
+	 * program, which holds the module against rmmod) until release().
+	 */
+	bool hold;
+	/*
 	 * Move reqs[0..n) to their targets. Returns how many succeeded, or a
 	 * negative errno when the backend could not work at all (then
 	 * nothing was counted). Every request gets an outcome otherwise.
 	 */
 	int (*promote)(struct hp_promote_backend *backend, const struct hp_promote_req *reqs,
 		       size_t n, struct hp_promote_result *res);
+	/* Drop what @hold kept; NULL when a backend keeps nothing. */
+	void (*release)(struct hp_promote_backend *backend);
 	/* Free what create() made; the struct itself belongs to the caller. */
 	void (*destroy)(struct hp_promote_backend *backend);
 	void *ctx;

@@ -120,9 +120,10 @@ static int kmig_promote(struct hp_promote_backend *backend, const struct hp_prom
 	int done;
 
 	/*
-	 * A loaded program that calls the kfunc holds the module: load it for
-	 * this call only, so that rmmod gets through between rounds and the
-	 * daemon can notice and fall back to move_pages.
+	 * A loaded program that calls the kfunc holds the module: unless the
+	 * caller holds it on purpose, load it for this call only, so that
+	 * rmmod gets through between rounds and the daemon can notice and
+	 * fall back to move_pages. Loading costs far more than a batch.
 	 */
 	if (!c->skel) {
 		if (access(KMIGRATED_SYSFS_DIR, F_OK))
@@ -133,9 +134,21 @@ static int kmig_promote(struct hp_promote_backend *backend, const struct hp_prom
 	}
 	prog_fd = bpf_program__fd(c->skel->progs.hp_promote_batch);
 	done = kmig_run(c, prog_fd, per, reqs, n, res);
+	if (!backend->hold || done < 0) {
+		promote__destroy(c->skel);
+		c->skel = NULL;
+	}
+	return done;
+}
+
+static void kmig_release(struct hp_promote_backend *backend)
+{
+	struct kmig_ctx *c = backend->ctx;
+
+	if (!c)
+		return;
 	promote__destroy(c->skel);
 	c->skel = NULL;
-	return done;
 }
 
 static void kmig_destroy(struct hp_promote_backend *backend)
@@ -181,6 +194,7 @@ int hp_promote_kmigrated_create(unsigned int batch, struct hp_promote_backend *o
 	out->needs_pfn = true;
 	out->batch = batch ? batch : KMIGRATED_BATCH_MAX;
 	out->promote = kmig_promote;
+	out->release = kmig_release;
 	out->destroy = kmig_destroy;
 	out->ctx = c;
 	return 0;

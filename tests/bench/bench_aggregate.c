@@ -150,8 +150,14 @@ static double ingest(struct hp_heat *h, __u64 pages, __u64 first1, const struct 
 		for (__u32 i = 0; i < BATCH; i++)
 			batch[i] = frame_of(z ? zipf_draw(z, &s, pages) : rng(&s) % pages, pages,
 					    first1);
-		for (__u32 i = 0; i < BATCH; i++)
+		/* As the daemon ingests a batch: prefetching ahead of the touches. */
+		for (__u32 i = 0; i < HP_HEAT_PREFETCH_AHEAD; i++)
+			hp_heat_prefetch(h, batch[i]);
+		for (__u32 i = 0; i < BATCH; i++) {
+			if (i + HP_HEAT_PREFETCH_AHEAD < BATCH)
+				hp_heat_prefetch(h, batch[i + HP_HEAT_PREFETCH_AHEAD]);
 			hp_heat_touch(h, batch[i], 1);
+		}
 		if ((done + BATCH) % WINDOW_EVENTS == 0)
 			hp_heat_advance(h);
 	}

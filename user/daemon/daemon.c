@@ -202,8 +202,13 @@ void hp_daemon_flush_events(struct daemon *d)
 	if (!d->nr_events)
 		return;
 	d->resolved += hp_pagemap_resolve_events(d->pagemap, d->events, d->nr_events, now);
-	for (size_t i = 0; i < d->nr_events; i++)
+	for (size_t i = 0; i < d->nr_events && i < HP_HEAT_PREFETCH_AHEAD; i++)
+		hp_heat_prefetch(d->heat, d->events[i].pfn);
+	for (size_t i = 0; i < d->nr_events; i++) {
+		if (i + HP_HEAT_PREFETCH_AHEAD < d->nr_events)
+			hp_heat_prefetch(d->heat, d->events[i + HP_HEAT_PREFETCH_AHEAD].pfn);
 		ingest(d, &d->events[i], now);
+	}
 	d->nr_events = 0;
 }
 

@@ -245,6 +245,14 @@ int hp_heat_touch(struct hp_heat *heat, __u64 pfn, unsigned int npages)
 	return ret;
 }
 
+void hp_heat_prefetch(const struct hp_heat *heat, __u64 pfn)
+{
+	const struct heat_range *r = find_range(heat, pfn);
+
+	if (r)
+		__builtin_prefetch(&r->e[pfn - r->start], 1);
+}
+
 unsigned int hp_heat_of(const struct hp_heat *heat, __u64 pfn)
 {
 	const struct heat_range *r = find_range(heat, pfn);

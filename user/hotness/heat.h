@@ -80,6 +80,16 @@ __u64 hp_heat_window(const struct hp_heat *heat);
  */
 int hp_heat_touch(struct hp_heat *heat, __u64 pfn, unsigned int npages);
 
+/*
+ * Start loading @pfn's entry into the cache, for a touch a few events
+ * later: on a large machine every touch misses the caches, and a batch
+ * that prefetches ahead overlaps those misses instead of waiting on each.
+ */
+void hp_heat_prefetch(const struct hp_heat *heat, __u64 pfn);
+
+/* How many events ahead a batch prefetches: enough misses in flight. */
+#define HP_HEAT_PREFETCH_AHEAD 16
+
 /* Heat of @pfn now (0 for a page outside every range). */
 unsigned int hp_heat_of(const struct hp_heat *heat, __u64 pfn);
 

@@ -63,7 +63,7 @@ enum kmigrated_result {
 	KMIGRATED_E_ZONE_DEVICE = 3, /* ZONE_DEVICE page (pmem, device memory) */
 	KMIGRATED_E_NODE = 4, /* target node invalid, offline or without memory */
 	KMIGRATED_E_SAME_NODE = 5, /* the page is on the target node already */
-	KMIGRATED_E_NOT_LRU = 6, /* not on an LRU list (kernel, free, slab, ...) */
+	KMIGRATED_E_NOT_LRU = 6, /* not on an LRU: kernel, slab, free, just migrated */
 	KMIGRATED_E_DUPLICATE = 7, /* the same page is queued already */
 	KMIGRATED_E_QUEUE_FULL = 8, /* the node's queue is full */
 	KMIGRATED_E_BUSY = 9, /* queue lock held too long (re-entry from tracing) */

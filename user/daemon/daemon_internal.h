@@ -41,8 +41,13 @@
 #define VICTIMS_MAX (1U << 16)
 /* Moves queued in one round at most: the rate budget's worth, both ways. */
 #define PENDING_MAX (CANDIDATES_MAX + VICTIMS_MAX)
-/* Rounds a check of queued moves waits for kmigrated's queues to empty. */
+/*
+ * Rounds a check of queued moves waits for kmigrated's queues to empty
+ * without seeing them shrink, and in all: a module that is slow (a busy
+ * host, compaction) is waited for; one that is stuck is not.
+ */
 #define PENDING_WAITS_MAX 4
+#define PENDING_ROUNDS_MAX 60
 /* Page frames of one DAMON region credited at most (larger ones are strided). */
 #define HP_REGION_PAGES_MAX 65536
 /*
@@ -127,7 +132,9 @@ struct daemon {
 	/* moves kmigrated queued, checked in the next round */
 	struct hp_move *pending;
 	size_t npending;
-	unsigned int pending_waits;
+	unsigned int pending_waits; /* rounds without progress */
+	unsigned int pending_rounds; /* rounds in all */
+	__u64 pending_queued; /* the module's queues at the last look */
 	void **verify_addrs;
 	int *verify_status;
 	long page_size;

@@ -410,19 +410,32 @@ static bool whole_huge_page(struct daemon *d, struct hp_move *m, __u64 *last_hea
  * counted as moved, or left where it was: a hot page that did not move
  * stays a candidate, unguarded, with its history. Pages known only by
  * their frame cannot be looked up, and count as moved. While the module
- * still has work queued, the check waits (a few rounds at most).
+ * still has work queued, the check waits: as long as its queues shrink
+ * (PENDING_ROUNDS_MAX rounds at most), PENDING_WAITS_MAX rounds when
+ * they do not.
  */
 static void verify_pending(struct daemon *d)
 {
 	__u32 seen[INVALIDATE_SEEN_MAX];
 	size_t nseen = 0, i = 0;
-	__u64 last_head;
+	__u64 last_head, queued;
 
 	if (!d->npending)
 		return;
-	if (module_queued() && ++d->pending_waits < PENDING_WAITS_MAX)
-		return;
+	queued = module_queued();
+	if (queued) {
+		/* Progress restarts the patience: what is still queued will be found moved. */
+		if (queued < d->pending_queued)
+			d->pending_waits = 0;
+		d->pending_queued = queued;
+		d->pending_waits++;
+		d->pending_rounds++;
+		if (d->pending_waits < PENDING_WAITS_MAX && d->pending_rounds < PENDING_ROUNDS_MAX)
+			return;
+	}
 	d->pending_waits = 0;
+	d->pending_rounds = 0;
+	d->pending_queued = 0;
 	qsort(d->pending, d->npending, sizeof(*d->pending), cmp_pending);
 	while (i < d->npending) {
 		size_t j = i, n;
@@ -693,7 +706,7 @@ void hp_daemon_settle(struct daemon *d)
 {
 	for (int i = 0; i < 50 && module_queued(); i++)
 		usleep(20 * 1000);
-	d->pending_waits = PENDING_WAITS_MAX;
+	d->pending_rounds = PENDING_ROUNDS_MAX;
 	verify_pending(d);
 }
 

@@ -124,6 +124,7 @@ struct kmig_syms {
 			     unsigned int *ret_succeeded);
 #endif
 	void (*putback_movable_pages)(struct list_head *l);
+	void (*lru_add_drain)(void); /* optional: NULL when not found */
 	/* The scanner's. */
 	int (*walk_page_range)(struct mm_struct *mm, unsigned long start, unsigned long end,
 			       const struct mm_walk_ops *ops, void *private);

@@ -227,6 +227,13 @@ static void kmig_migrate_list(struct kmig_node *kn, struct list_head *list, unsi
 	t2 = kmig_batch_clock(t0);
 	if (!list_empty(list))
 		kmig_sym.putback_movable_pages(list);
+	/*
+	 * The new folios wait in this CPU's LRU batch until it fills: off
+	 * their LRU, reclaim cannot age them and a request to move them on
+	 * is refused, for as long as this CPU adds nothing else.
+	 */
+	if (succeeded && kmig_sym.lru_add_drain)
+		kmig_sym.lru_add_drain();
 	t3 = kmig_batch_clock(t0);
 	if (t0)
 		trace_kmigrated_migrate_batch(kn->nid, target, nr, nr_pages, succeeded, t1 - t0,

@@ -139,6 +139,7 @@ int kmig_resolve_symbols(const char *fail_symbol, const char **missing)
 		"migrate_pages",
 		"putback_movable_pages",
 	};
+	static const char *const drain[] = { "lru_add_drain" };
 	unsigned long addrs[ARRAY_SIZE(names)];
 
 	if (kmig_lookup_all(names, addrs, ARRAY_SIZE(names), fail_symbol, missing))
@@ -146,6 +147,10 @@ int kmig_resolve_symbols(const char *fail_symbol, const char **missing)
 	kmig_sym.folio_isolate_lru = (void *)addrs[0];
 	kmig_sym.migrate_pages = (void *)addrs[1];
 	kmig_sym.putback_movable_pages = (void *)addrs[2];
+	/* Optional: without it, migrated folios reach their LRU a batch later. */
+	if (!kmig_lookup_all(drain, addrs, 1, fail_symbol, missing))
+		kmig_sym.lru_add_drain = (void *)addrs[0];
+	*missing = NULL;
 	return 0;
 }
 

@@ -557,6 +557,10 @@ static void collect_daemon(struct daemon *d, struct stat_list *l)
 		 "Pages the census read from pagemap, looking for room.", ns.pages_read);
 	stat_add(l, SEC_DAEMON, "", "census_idle_found", true,
 		 "Idle pages on the nodes that needed room, found by the census.", ns.found);
+	stat_add(l, SEC_DAEMON, "", "census_skipped_shared", true,
+		 "Idle pages the census left out: mapped more than once, which move_pages(2) "
+		 "does not move.",
+		 ns.skipped_shared);
 	stat_add(l, SEC_DAEMON, "", "census_skipped_unevictable", true,
 		 "Idle pages left out: mlocked or unevictable.", ns.skipped_unevictable);
 	stat_add(l, SEC_DAEMON, "", "census_skipped_moved", true,

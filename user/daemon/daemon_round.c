@@ -316,6 +316,7 @@ static size_t gather_victims(struct daemon *d, __u64 nodes, size_t want)
 		.admit = d->policy.scope == HP_SCOPE_ALL ? NULL : census_admit,
 		.skip = d->policy.pingpong_ms ? census_skip : NULL,
 		.arg = d,
+		.exclusive_only = d->backend.needs_vaddr, /* move_pages(2) */
 	};
 	size_t n;
 

@@ -30,6 +30,7 @@ struct census_vma {
 struct hp_census {
 	char proc[256];
 	int kpf_fd;
+	int kpc_fd; /* /proc/kpagecount: how many times each frame is mapped */
 	/* the processes of this cycle, ascending, and the next to visit */
 	__u32 *tgids;
 	size_t nr_tgids, cap_tgids, next_tgid;
@@ -52,12 +53,14 @@ int hp_census_new(const struct hp_census_opts *opts, struct hp_census **out)
 {
 	struct hp_census *c = calloc(1, sizeof(*c));
 	const char *kpf = opts && opts->kpageflags ? opts->kpageflags : "/proc/kpageflags";
+	const char *kpc = opts && opts->kpagecount ? opts->kpagecount : "/proc/kpagecount";
 
 	if (!c)
 		return -ENOMEM;
 	snprintf(c->proc, sizeof(c->proc), "%s",
 		 opts && opts->proc_root ? opts->proc_root : "/proc");
 	c->kpf_fd = kpf[0] ? open(kpf, O_RDONLY | O_CLOEXEC) : -1;
+	c->kpc_fd = kpc[0] ? open(kpc, O_RDONLY | O_CLOEXEC) : -1;
 	c->pm_fd = -1;
 	if (opts && opts->max_victims) {
 		c->cap_raw = 2 * opts->max_victims;
@@ -87,6 +90,8 @@ void hp_census_free(struct hp_census *c)
 	stop_walking(c);
 	if (c->kpf_fd >= 0)
 		close(c->kpf_fd);
+	if (c->kpc_fd >= 0)
+		close(c->kpc_fd);
 	free(c->tgids);
 	free(c->vmas);
 	free(c->raw);
@@ -278,10 +283,18 @@ bool hp_census_huge_page(const struct hp_census *c, __u64 pfn, __u64 *head, __u3
  * What the kernel says of @v's frame: false to leave it out; a page of a
  * transparent huge page becomes the huge page.
  */
-static bool kernel_agrees(struct hp_census *c, const struct hp_heat *heat, struct hp_victim *v)
+static bool kernel_agrees(struct hp_census *c, const struct hp_heat *heat,
+			  const struct hp_census_query *q, struct hp_victim *v)
 {
-	__u64 f, head;
+	__u64 f, head, count;
 	__u32 npages;
+
+	if (q->exclusive_only && c->kpc_fd >= 0 &&
+	    pread(c->kpc_fd, &count, sizeof(count), (off_t)(v->pfn * 8)) == sizeof(count) &&
+	    count > 1) {
+		c->st.skipped_shared++;
+		return false;
+	}
 
 	if (c->kpf_fd < 0)
 		return true;
@@ -359,7 +372,7 @@ size_t hp_census_run(struct hp_census *c, const struct hp_heat *heat,
 			stop_walking(c);
 	}
 	for (size_t i = 0; i < nraw; i++)
-		if (kernel_agrees(c, heat, &c->raw[i]) && c->raw[i].idle >= q->min_idle)
+		if (kernel_agrees(c, heat, q, &c->raw[i]) && c->raw[i].idle >= q->min_idle)
 			c->raw[n++] = c->raw[i];
 	/* Each frame once (shared pages, pages of one huge page), coldest first. */
 	qsort(c->raw, n, sizeof(*c->raw), cmp_pfn);

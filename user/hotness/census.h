@@ -45,6 +45,12 @@ struct hp_census_query {
 	/* Whether to pass over the page at @vaddr of @tgid (NULL: none): recently moved. */
 	bool (*skip)(__u32 tgid, __u64 vaddr, void *arg);
 	void *arg;
+	/*
+	 * Leave out pages mapped more than once (shared libraries, shared
+	 * memory, pages shared since fork): move_pages(2) moves only what
+	 * a process maps alone, and refuses the rest.
+	 */
+	bool exclusive_only;
 };
 
 struct hp_census_stats {
@@ -56,6 +62,7 @@ struct hp_census_stats {
 	__u64 skipped_moved; /* ... passed over: moved recently */
 	__u64 skipped_unevictable; /* ... left out: mlocked or unevictable */
 	__u64 skipped_not_lru; /* ... left out: off the LRU (kernel, driver pages) */
+	__u64 skipped_shared; /* ... left out: mapped more than once (exclusive_only) */
 	__u64 victims; /* offered */
 };
 
@@ -66,6 +73,7 @@ struct hp_census;
 struct hp_census_opts {
 	const char *proc_root; /* "/proc" (NULL), or a test tree */
 	const char *kpageflags; /* "/proc/kpageflags" (NULL); "" for none */
+	const char *kpagecount; /* "/proc/kpagecount" (NULL); "" for none */
 	/*
 	 * Victims a call is asked for at most: the memory for twice as many
 	 * is allocated and faulted in at once (0: grown as needed). On a

@@ -17,6 +17,7 @@
  * ping-pong kept running (worst round trip under PROBE_MAX_MS), and once
  * the load stops, a new hot working set is promoted within RECOVER_S.
  */
+#include "daemon.h"
 #include "hotpage/event.h"
 #include "hp_settings.h"
 #include "hp_stress.h"
@@ -26,7 +27,7 @@
 #define STORM_S 12
 /*
  * hotpaged is stopped until the stormers have faulted STALL_RINGS times
- * what its rings hold (1 MiB of 64-byte records per CPU), at most
+ * what its rings hold (HP_DAEMON_RING_BYTES of 64-byte records per CPU), at most
  * STALL_MAX_S: full rings, counted drops, whatever the fault rate.
  */
 #define STALL_RINGS 2
@@ -160,8 +161,8 @@ int main(void)
 	hps_probe_start(&probe);
 	for (int i = 0; i < STORMERS; i++)
 		storm[i] = start_stormer(sh, i);
-	stall_faults = STALL_RINGS * (1LL << 20) / (long long)sizeof(struct hp_event) *
-		       sysconf(_SC_NPROCESSORS_ONLN);
+	stall_faults = STALL_RINGS * (long long)HP_DAEMON_RING_BYTES /
+		       (long long)sizeof(struct hp_event) * sysconf(_SC_NPROCESSORS_ONLN);
 	kmt_stats(-1, s0);
 	usleep(1500 * 1000); /* a stats line */
 	drops0 = hps_daemon_stat(&d, "drops");

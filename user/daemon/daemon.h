@@ -18,6 +18,11 @@
 #include "policy.h"
 
 #define HP_DAEMON_MAX_SOURCES 8
+/*
+ * Each CPU's ring: 65536 records. The scanner reports a pass's accessed
+ * pages in bursts from one CPU, pausing every 4096 for the consumer.
+ */
+#define HP_DAEMON_RING_BYTES (4U << 20)
 #define HP_DAEMON_TOP_DEFAULT 1024
 #define HP_DAEMON_STATS_DEFAULT_S 5
 

@@ -50,11 +50,7 @@
 #define PENDING_ROUNDS_MAX 60
 /* Page frames of one DAMON region credited at most (larger ones are strided). */
 #define HP_REGION_PAGES_MAX 65536
-/*
- * Per-CPU ring: 65536 records. The scanner reports a pass's accessed
- * pages in bursts from one CPU, pausing every 4096 for the consumer.
- */
-#define DAEMON_RING_BYTES (4U << 20)
+#define DAEMON_RING_BYTES HP_DAEMON_RING_BYTES
 /* Allocations below this come from the heap (glibc's largest threshold). */
 #define DAEMON_MMAP_THRESHOLD (32 << 20)
 /* The scanner's pass budget at most (the module's limit). */

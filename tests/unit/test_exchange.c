@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The exchange plan (user/promote/exchange.c), the hot sets (user/hotness/hotset.c) and
- * the ping-pong guard (user/promote/moved.c): pure functions on made-up inputs.
+ * the ping-pong guard (user/promote/pingpong.c): pure functions on made-up inputs.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -15,7 +15,7 @@
 
 #include "exchange.h"
 #include "hotset.h"
-#include "moved.h"
+#include "pingpong.h"
 
 #define MAXN 64
 

@@ -21,7 +21,7 @@
 #include "heat.h"
 #include "hot_pages_map.h"
 #include "hotset.h"
-#include "moved.h"
+#include "pingpong.h"
 #include "node_ranges.h"
 #include "pagemap.h"
 #include "promote.h"

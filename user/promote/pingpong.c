@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The ping-pong guard (moved.h). */
+/* The ping-pong guard (pingpong.h). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "moved.h"
+#include "pingpong.h"
 
 #define WAYS 4
 

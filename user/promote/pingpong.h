@@ -6,8 +6,8 @@
  * by the frame it left. Four-way buckets of fixed memory: when a bucket is
  * full, the oldest move is forgotten (counted when it was still guarded).
  */
-#ifndef HOTPAGE_MOVED_H
-#define HOTPAGE_MOVED_H
+#ifndef HOTPAGE_PINGPONG_H
+#define HOTPAGE_PINGPONG_H
 
 #include <stddef.h>
 #include <linux/types.h>
@@ -34,4 +34,4 @@ __u64 hp_moved_since(const struct hp_moved *moved, __u32 tgid, __u64 vaddr, __u6
 
 void hp_moved_get_stats(const struct hp_moved *moved, struct hp_moved_stats *stats);
 
-#endif /* HOTPAGE_MOVED_H */
+#endif /* HOTPAGE_PINGPONG_H */

@@ -17,6 +17,8 @@
  * while the hot ones come up, both moving under the writers, and nothing
  * is lost either way.
  */
+#include <signal.h>
+
 #include "hp_settings.h"
 #include "hp_stress.h"
 #include "hp_tier.h"
@@ -158,14 +160,24 @@ static void run_exchange(const char *backend)
 	}
 	hps_scope_tgids(scope, sizeof(scope), w, WRITERS);
 	snprintf(be, sizeof(be), "backend=%s", backend);
-	filler = tier_filler_start(tier_headroom_bytes() +
-				   (uint64_t)WRITERS * WRITER_PAGES / HOT_DIV / 10 * KMT_PAGE);
 	{
 		const char *args[] = { "-s", "scan", "-p", be,	      "-p", "target=0",
 				       "-p", scope,  "-p", "stats=1", NULL };
 
 		hps_daemon_start(&d, backend, args);
 	}
+	/*
+	 * The room is what is left once hotpaged has its own memory (tens of
+	 * MiB of node 0, more than the cold pages), and it must not promote
+	 * into the room the filler is still taking: the filler fills while
+	 * hotpaged is stopped.
+	 */
+	hp_check(hps_wait_daemon_stat(&d, "rounds", 2, 30 * 1000.0),
+		 "exchange, %s: hotpaged ran no round (log %s)", backend, d.log);
+	hp_check(!kill(d.pid, SIGSTOP), "SIGSTOP: %s", strerror(errno));
+	filler = tier_filler_start(tier_headroom_bytes() +
+				   (uint64_t)WRITERS * WRITER_PAGES / HOT_DIV / 10 * KMT_PAGE);
+	hp_check(!kill(d.pid, SIGCONT), "SIGCONT: %s", strerror(errno));
 	printf("exchange, %s: %d writers, hot halves on node 1, cold halves on node 0, node 0 "
 	       "room for a tenth of the hot pages\n",
 	       backend, WRITERS);

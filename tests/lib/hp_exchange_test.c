@@ -196,6 +196,11 @@ void exchange_run(const struct exchange_scenario *s)
 		tier_run(&w, EXCHANGE_DEADLINE_S, EXCHANGE_SETTLE_S, exchange_alive, &d, &r);
 		exchange_check(what, s, &w, &r);
 	}
+	if (kmigrated)
+		printf("%s: still in place after kmigrated's turn: %lld pages to promote, %lld to "
+		       "demote\n",
+		       s->name, exchange_daemon_counter("promote_not_moved"),
+		       exchange_daemon_counter("demote_not_moved"));
 	e2e_daemon_stop(&d);
 	kmt_wait_idle(30000);
 	/* Every page isolated for a move was given back: reclaim and compaction run on. */

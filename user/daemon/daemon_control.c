@@ -520,11 +520,13 @@ static void collect_daemon(struct daemon *d, struct stat_list *l)
 	stat_add(l, SEC_DAEMON, "", "promote_requests", true,
 		 "Pages handed to the backend to promote.", d->promote.requests);
 	stat_add(l, SEC_DAEMON, "", "promoted_pages", true,
-		 "Base pages promoted (moved, or queued in kmigrated and found moved).", d->promote.pages);
+		 "Base pages promoted (moved, or queued in kmigrated and found moved).",
+		 d->promote.pages);
 	stat_add(l, SEC_DAEMON, "", "demote_requests", true,
 		 "Pages handed to the backend to demote, to make room.", d->demote.requests);
 	stat_add(l, SEC_DAEMON, "", "demoted_pages", true,
-		 "Base pages demoted (moved, or queued in kmigrated and found moved).", d->demote.pages);
+		 "Base pages demoted (moved, or queued in kmigrated and found moved).",
+		 d->demote.pages);
 	stat_add(l, SEC_DAEMON, "", "promote_not_moved", true,
 		 "Base pages kmigrated took to promote and that were still in place after.",
 		 d->promote.not_moved);

@@ -48,6 +48,9 @@
  */
 #define PENDING_WAITS_MAX 4
 #define PENDING_ROUNDS_MAX 60
+/* At exit, kmigrated's queues are waited for as long as they shrink, up to a limit. */
+#define SETTLE_STALL_NS (1000ULL * 1000 * 1000)
+#define SETTLE_MAX_NS (30ULL * 1000 * 1000 * 1000)
 /* Page frames of one DAMON region credited at most (larger ones are strided). */
 #define HP_REGION_PAGES_MAX 65536
 #define DAEMON_RING_BYTES HP_DAEMON_RING_BYTES

@@ -703,10 +703,32 @@ static bool window_ends(struct daemon *d)
 	return true;
 }
 
+/*
+ * kmigrated goes on with what hotpaged queued after hotpaged stops: wait
+ * while its queues shrink, so the counts left behind say where the pages
+ * went (a slow guest can have seconds of moves queued), but not for a
+ * queue that is stuck.
+ */
 void hp_daemon_settle(struct daemon *d)
 {
-	for (int i = 0; i < 50 && module_queued(); i++)
+	__u64 queued = d->npending ? module_queued() : 0, least = queued;
+	__u64 start = hp_monotonic_ns(), progress = start, now;
+
+	while (queued) {
 		usleep(20 * 1000);
+		now = hp_monotonic_ns();
+		queued = module_queued();
+		if (queued < least) {
+			least = queued;
+			progress = now;
+		}
+		if (now - progress > SETTLE_STALL_NS || now - start > SETTLE_MAX_NS)
+			break;
+	}
+	if (queued)
+		say("stopping with %llu pages still in kmigrated's queues: what of ours is among them "
+		    "counts as not moved",
+		    (unsigned long long)queued);
 	d->pending_rounds = PENDING_ROUNDS_MAX;
 	verify_pending(d);
 }

@@ -129,6 +129,55 @@ static void exchange_counters_move_pages(const char *what, const struct e2e_daem
 		 what, moved, promoted + demoted, kernel_demoted, compacted);
 }
 
+/*
+ * hotpaged's working arrays are placed on the lower tier: check where its
+ * anonymous memory really is (numa_maps), against what it says it placed.
+ */
+static void exchange_daemon_memory(const char *what, const struct e2e_daemon *d)
+{
+	unsigned long long node_pages[2] = { 0 }, v;
+	size_t arrays_mib = 0;
+	int arrays_node = -1;
+	char path[64], line[4096];
+	FILE *f = fopen(d->log, "re");
+
+	hp_check(f != NULL, "%s: %s: %s", what, d->log, strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		const char *p = strstr(line, "working arrays: ");
+
+		if (p && sscanf(p, "working arrays: %zu MiB, on node %d", &arrays_mib,
+				&arrays_node) == 2)
+			break;
+	}
+	fclose(f);
+	hp_check(arrays_node == 1,
+		 "%s: hotpaged did not place its working arrays on node 1 (log %s)", what, d->log);
+	snprintf(path, sizeof(path), "/proc/%d/numa_maps", (int)d->pid);
+	f = fopen(path, "re");
+	hp_check(f != NULL, "%s: %s: %s", what, path, strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		if (!strstr(line, " anon=") && !strstr(line, " heap"))
+			continue;
+		for (int n = 0; n < 2; n++) {
+			char key[16];
+			const char *p;
+
+			snprintf(key, sizeof(key), " N%d=", n);
+			p = strstr(line, key);
+			if (p && sscanf(p + strlen(key), "%llu", &v) == 1)
+				node_pages[n] += v;
+		}
+	}
+	fclose(f);
+	printf("%s: hotpaged's anonymous memory: %.1f MiB on node 0, %.1f MiB on node 1 (working "
+	       "arrays %zu MiB, placed on node %d)\n",
+	       what, (double)node_pages[0] * KMT_PAGE / (1 << 20),
+	       (double)node_pages[1] * KMT_PAGE / (1 << 20), arrays_mib, arrays_node);
+	hp_check(node_pages[1] * KMT_PAGE >= (unsigned long long)arrays_mib << 20,
+		 "%s: %llu pages of hotpaged on node 1, less than its %zu MiB of working arrays",
+		 what, node_pages[1], arrays_mib);
+}
+
 void exchange_run(const struct exchange_scenario *s)
 {
 	static const char *const defaults[] = { NULL };
@@ -162,6 +211,7 @@ void exchange_run(const struct exchange_scenario *s)
 	kmt_load_or_fail("");
 	snprintf(log, sizeof(log), "/tmp/tier_exchange.%s.log", s->name);
 	e2e_daemon_start(&d, log, argv);
+	exchange_daemon_memory(s->name, &d);
 	o.pages = (size_t)((double)tier_node_free(0) * s->size) / KMT_PAGE;
 	printf("%s: %zu pages (%.0f MiB, %.2fx node 0's free memory), %.0f%% hot%s, %.0f%% of "
 	       "%u touches/s to them%s\n",

@@ -8,6 +8,8 @@
  */
 #include <errno.h>
 #include <malloc.h>
+#include <numaif.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -421,6 +423,53 @@ static int choose_backend(struct daemon *d)
 	return 0;
 }
 
+/* The working arrays: where each is, how many elements, of what size. */
+struct work_array {
+	void **p;
+	size_t n, size;
+};
+
+#define WORK_ARRAY(field, count)                                                                   \
+	{                                                                                          \
+		(void **)&d->field, (count), sizeof(*d->field)                                     \
+	}
+
+static size_t work_arrays(struct daemon *d, struct work_array *a)
+{
+	/* clang-format off */
+	const struct work_array all[] = {
+		WORK_ARRAY(events, EVENT_BATCH),
+		WORK_ARRAY(cand, CANDIDATES_MAX),
+		WORK_ARRAY(cand_target, CANDIDATES_MAX),
+		WORK_ARRAY(victims, VICTIMS_MAX),
+		WORK_ARRAY(victim_heat, VICTIMS_MAX),
+		WORK_ARRAY(victim_target, VICTIMS_MAX),
+		WORK_ARRAY(promote_moves, CANDIDATES_MAX),
+		WORK_ARRAY(demote_moves, VICTIMS_MAX),
+		WORK_ARRAY(reqs, CANDIDATES_MAX),
+		WORK_ARRAY(outcome, CANDIDATES_MAX),
+		WORK_ARRAY(pending, PENDING_MAX),
+		WORK_ARRAY(verify_addrs, PENDING_MAX),
+		WORK_ARRAY(verify_status, PENDING_MAX),
+	};
+	/* clang-format on */
+
+	_Static_assert(sizeof(all) / sizeof(all[0]) == WORK_ARRAYS_NR, "WORK_ARRAYS_NR");
+	memcpy(a, all, sizeof(all));
+	return sizeof(all) / sizeof(all[0]);
+}
+
+static void free_arrays(struct daemon *d)
+{
+	struct work_array a[WORK_ARRAYS_NR];
+	size_t n = work_arrays(d, a);
+
+	for (size_t i = 0; i < n; i++) {
+		free(*a[i].p);
+		*a[i].p = NULL;
+	}
+}
+
 static void daemon_cleanup(struct daemon *d)
 {
 	hp_ctl_server_close(d->ctl);
@@ -438,19 +487,7 @@ static void daemon_cleanup(struct daemon *d)
 	hp_hotset_destroy(d->top_set);
 	hp_census_free(d->census);
 	hp_moved_destroy(d->moved);
-	free(d->events);
-	free(d->cand);
-	free(d->cand_target);
-	free(d->victims);
-	free(d->victim_heat);
-	free(d->victim_target);
-	free(d->promote_moves);
-	free(d->demote_moves);
-	free(d->reqs);
-	free(d->outcome);
-	free(d->pending);
-	free(d->verify_addrs);
-	free(d->verify_status);
+	free_arrays(d);
 }
 
 /* The loop's epoll: the rings (tag 0) and the control socket (tag 1). */
@@ -511,48 +548,55 @@ static int loop_wait(struct daemon *d, int loop_fd, int timeout_ms)
 }
 
 /*
- * Touch the working arrays now: faulting them in later, in the middle of
- * an exchange on a full fast tier, allocates page tables there and wakes
- * kswapd, which then demotes pages of its own choosing.
+ * The working arrays are tens of MiB that a round walks once: placed in
+ * the fast tier they would take the room hot pages are moved in for. They
+ * are faulted in on the lower tier next to the node this thread runs on
+ * (the allocator falls back to any node when that one is full); where
+ * there is one tier they stay local. The node, or -1.
  */
-static void prefault_arrays(struct daemon *d)
+static int prefer_lower_tier(const struct daemon *d)
 {
-	memset(d->events, 0, EVENT_BATCH * sizeof(*d->events));
-	memset(d->cand, 0, CANDIDATES_MAX * sizeof(*d->cand));
-	memset(d->cand_target, 0, CANDIDATES_MAX * sizeof(*d->cand_target));
-	memset(d->victims, 0, VICTIMS_MAX * sizeof(*d->victims));
-	memset(d->victim_heat, 0, VICTIMS_MAX * sizeof(*d->victim_heat));
-	memset(d->victim_target, 0, VICTIMS_MAX * sizeof(*d->victim_target));
-	memset(d->promote_moves, 0, CANDIDATES_MAX * sizeof(*d->promote_moves));
-	memset(d->demote_moves, 0, VICTIMS_MAX * sizeof(*d->demote_moves));
-	memset(d->reqs, 0, CANDIDATES_MAX * sizeof(*d->reqs));
-	memset(d->outcome, 0, CANDIDATES_MAX * sizeof(*d->outcome));
-	memset(d->pending, 0, PENDING_MAX * sizeof(*d->pending));
-	memset(d->verify_addrs, 0, PENDING_MAX * sizeof(*d->verify_addrs));
-	memset(d->verify_status, 0, PENDING_MAX * sizeof(*d->verify_status));
+	unsigned int cpu, node;
+	unsigned long mask;
+	int target;
+
+	if (getcpu(&cpu, &node) || node >= HP_TOPO_MAX_NODES)
+		return -1;
+	target = hp_topology_demotion_target(&d->topo, (int)node);
+	if (target < 0 || target >= (int)(sizeof(mask) * 8))
+		return -1;
+	mask = 1UL << target;
+	if (set_mempolicy(MPOL_PREFERRED, &mask, sizeof(mask) * 8))
+		return -1;
+	return target;
 }
 
+/*
+ * Allocate the working arrays and touch them now: faulting them in later,
+ * in the middle of an exchange on a full fast tier, would allocate there
+ * and wake kswapd, which then demotes pages of its own choosing.
+ */
 static int alloc_arrays(struct daemon *d)
 {
-	d->events = calloc(EVENT_BATCH, sizeof(*d->events));
-	d->cand = calloc(CANDIDATES_MAX, sizeof(*d->cand));
-	d->cand_target = calloc(CANDIDATES_MAX, sizeof(*d->cand_target));
-	d->victims = calloc(VICTIMS_MAX, sizeof(*d->victims));
-	d->victim_heat = calloc(VICTIMS_MAX, sizeof(*d->victim_heat));
-	d->victim_target = calloc(VICTIMS_MAX, sizeof(*d->victim_target));
-	d->promote_moves = calloc(CANDIDATES_MAX, sizeof(*d->promote_moves));
-	d->demote_moves = calloc(VICTIMS_MAX, sizeof(*d->demote_moves));
-	d->reqs = calloc(CANDIDATES_MAX, sizeof(*d->reqs));
-	d->outcome = calloc(CANDIDATES_MAX, sizeof(*d->outcome));
-	d->pending = calloc(PENDING_MAX, sizeof(*d->pending));
-	d->verify_addrs = calloc(PENDING_MAX, sizeof(*d->verify_addrs));
-	d->verify_status = calloc(PENDING_MAX, sizeof(*d->verify_status));
-	if (!d->events || !d->cand || !d->cand_target || !d->victims || !d->victim_heat ||
-	    !d->victim_target || !d->promote_moves || !d->demote_moves || !d->reqs || !d->outcome ||
-	    !d->pending || !d->verify_addrs || !d->verify_status)
-		return -ENOMEM;
-	prefault_arrays(d);
-	return 0;
+	struct work_array a[WORK_ARRAYS_NR];
+	size_t n = work_arrays(d, a);
+
+	int ret = 0;
+
+	d->arrays_node = prefer_lower_tier(d);
+	d->arrays_bytes = 0;
+	for (size_t i = 0; i < n && !ret; i++) {
+		*a[i].p = calloc(a[i].n, a[i].size);
+		if (!*a[i].p) {
+			ret = -ENOMEM;
+			break;
+		}
+		memset(*a[i].p, 0, a[i].n * a[i].size);
+		d->arrays_bytes += a[i].n * a[i].size;
+	}
+	if (d->arrays_node >= 0)
+		set_mempolicy(MPOL_DEFAULT, NULL, 0);
+	return ret;
 }
 
 /* The heat table over the machine's memory, and the structures around it. */
@@ -607,19 +651,22 @@ static int daemon_setup(struct daemon *d, int *loop_fd)
 		say("policy: %s", err);
 		return ret;
 	}
+	ret = hp_topology_read(HP_SYSFS_ROOT, &d->topo, err, sizeof(err));
+	if (ret) {
+		say("topology: %s", err);
+		return ret;
+	}
 	if (alloc_arrays(d)) {
 		say("out of memory");
 		return -ENOMEM;
 	}
+	if (d->arrays_node >= 0)
+		say("working arrays: %zu MiB, on node %d (the tier below this CPU's node)",
+		    d->arrays_bytes >> 20, d->arrays_node);
 	/* First: a second daemon must not touch the first one's pins. */
 	ret = control_open(d, loop_fd, err, sizeof(err));
 	if (ret) {
 		say("control socket: %s", err);
-		return ret;
-	}
-	ret = hp_topology_read(HP_SYSFS_ROOT, &d->topo, err, sizeof(err));
-	if (ret) {
-		say("topology: %s", err);
 		return ret;
 	}
 	d->can_promote = hp_topology_can_promote(&d->topo, d->why, sizeof(d->why));

@@ -30,6 +30,7 @@
 #include "transport.h"
 
 #define EVENT_BATCH 4096
+#define WORK_ARRAYS_NR 13 /* daemon.c: work_arrays */
 /* backend=auto on move_pages: how often to look whether kmigrated.ko is back. */
 #define BACKEND_RECHECK_NS (3ULL * 1000000000ULL)
 #define INVALIDATE_SEEN_MAX 64 /* processes whose cache a round dropped already */
@@ -119,7 +120,7 @@ struct daemon {
 	__u64 backend_switches;
 	struct hp_event *events; /* EVENT_BATCH buffered */
 	size_t nr_events;
-	/* a round's working arrays */
+	/* a round's working arrays (daemon.c: work_arrays, faulted in at start) */
 	struct hp_hot_page *cand; /* CANDIDATES_MAX; also the hot map's pages */
 	int *cand_target;
 	struct hp_victim *victims; /* VICTIMS_MAX */
@@ -128,6 +129,8 @@ struct daemon {
 	struct hp_move *promote_moves, *demote_moves;
 	struct hp_promote_req *reqs;
 	__u8 *outcome;
+	size_t arrays_bytes;
+	int arrays_node; /* the node they were placed on, or -1: local */
 	/* moves kmigrated queued, checked in the next round */
 	struct hp_move *pending;
 	size_t npending;

@@ -254,7 +254,12 @@ void exchange_run(const struct exchange_scenario *s)
 	e2e_daemon_stop(&d);
 	kmt_wait_idle(30000);
 	/* Every page isolated for a move was given back: reclaim and compaction run on. */
-	hp_check(kmt_isolated() == 0, "%s: %lld pages left isolated", s->name, kmt_isolated());
+	{
+		long long isolated = kmt_wait_isolated(10000);
+
+		hp_check(isolated == 0, "%s: %lld pages isolated 10 s after the moves", s->name,
+			 isolated);
+	}
 	kmt_stats(-1, m1);
 	tier_vmstat(&v1);
 	if (kmigrated)

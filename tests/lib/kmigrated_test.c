@@ -492,3 +492,13 @@ long long kmt_isolated(void)
 	hp_check(!err, "write /proc/sys/vm/stat_refresh: %s", strerror(-err));
 	return kmt_vmstat("nr_isolated_anon") + kmt_vmstat("nr_isolated_file");
 }
+
+long long kmt_wait_isolated(int timeout_ms)
+{
+	double deadline = kmt_now_ms() + timeout_ms;
+	long long n;
+
+	while ((n = kmt_isolated()) != 0 && kmt_now_ms() < deadline)
+		usleep(100 * 1000);
+	return n;
+}

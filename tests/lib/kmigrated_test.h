@@ -181,5 +181,11 @@ long long kmt_vmstat(const char *name);
  * them, so that a balanced count reads 0.
  */
 long long kmt_isolated(void);
+/*
+ * kmt_isolated() polled until it is 0 or @timeout_ms pass; its last value.
+ * Reclaim and compaction isolate pages for moments of their own on a
+ * full node: only what stays isolated is left behind.
+ */
+long long kmt_wait_isolated(int timeout_ms);
 
 #endif /* KMIGRATED_TEST_H */

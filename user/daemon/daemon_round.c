@@ -345,12 +345,18 @@ static void invalidate_once(struct daemon *d, __u32 tgid, __u32 *seen, size_t *n
 		seen[(*nseen)++] = tgid;
 }
 
-/* A move that happened: count it, guard it, forget what its frame knew. */
-static void moved(struct daemon *d, const struct hp_move *m, __u32 *seen, size_t *nseen)
+/*
+ * A move that happened, @pages of its base pages (all, or those of a huge
+ * page that the kernel split and moved in part): count it, guard it,
+ * forget what its frames knew.
+ */
+static void moved_part(struct daemon *d, const struct hp_move *m, __u32 pages, __u32 *seen,
+		       size_t *nseen)
 {
 	struct direction *dir = m->demote ? &d->demote : &d->promote;
 
-	dir->pages += m->npages;
+	dir->pages += pages;
+	dir->not_moved += m->npages - pages;
 	/* The frame's history is not that of whoever gets it next. */
 	hp_heat_forget(d->heat, m->pfn, m->npages);
 	hp_moved_add(d->moved, m->tgid, m->vaddr, m->pfn, hp_heat_window(d->heat),
@@ -359,6 +365,31 @@ static void moved(struct daemon *d, const struct hp_move *m, __u32 *seen, size_t
 		hp_hotset_remove(d->cand_set, m->pfn);
 	if (m->tgid)
 		invalidate_once(d, m->tgid, seen, nseen);
+}
+
+static void moved(struct daemon *d, const struct hp_move *m, __u32 *seen, size_t *nseen)
+{
+	moved_part(d, m, m->npages, seen, nseen);
+}
+
+/*
+ * Base pages of huge move @m on its target now. A huge page that cannot
+ * move whole (no free huge frame there) is split and its pages moved one
+ * by one, some perhaps not: its head alone does not say.
+ */
+static __u32 huge_pages_there(const struct hp_move *m)
+{
+	void *addrs[HP_HEAT_HUGE_PAGES];
+	int status[HP_HEAT_HUGE_PAGES];
+	__u32 n = m->npages < HP_HEAT_HUGE_PAGES ? m->npages : HP_HEAT_HUGE_PAGES, there = 0;
+
+	for (__u32 k = 0; k < n; k++)
+		addrs[k] = (void *)(uintptr_t)(m->vaddr + (__u64)k * 4096);
+	if (move_pages((int)m->tgid, n, addrs, NULL, status, 0) < 0)
+		return 0;
+	for (__u32 k = 0; k < n; k++)
+		there += status[k] == m->to_node;
+	return there;
 }
 
 static int cmp_pending(const void *a, const void *b)
@@ -463,6 +494,16 @@ static void verify_pending(struct daemon *d)
 		for (size_t k = 0; k < n; k++) {
 			struct hp_move m = d->pending[i + k];
 
+			if (m.npages > 1) {
+				__u32 there = huge_pages_there(&m);
+
+				if (there)
+					moved_part(d, &m, there, seen, &nseen);
+				else
+					(m.demote ? &d->demote : &d->promote)->not_moved +=
+						m.npages;
+				continue;
+			}
 			if (d->verify_status[k] != m.to_node) {
 				(m.demote ? &d->demote : &d->promote)->not_moved += m.npages;
 				continue;

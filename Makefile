@@ -34,6 +34,10 @@ endif
 BPF_SRCS      := $(wildcard bpf/*.bpf.c tests/bpf/*.bpf.c)
 BPF_OBJS      := $(addprefix $(OUTPUT)/bpf/,$(notdir $(BPF_SRCS:.bpf.c=.bpf.o)))
 SKELS         := $(addprefix $(OUTPUT)/skel/,$(notdir $(BPF_SRCS:.bpf.c=.skel.h)))
+# Policy programs (hotpagectl policy attach NAME bpf=FILE) are loaded from
+# their files by hotpaged: no skeleton. The tests' own sit beside them.
+POLICY_SRCS   := $(wildcard bpf/policies/*.bpf.c tests/bpf/policies/*.bpf.c)
+POLICY_OBJS   := $(addprefix $(OUTPUT)/bpf/policies/,$(notdir $(POLICY_SRCS:.bpf.c=.bpf.o)))
 BPF_INCLUDES  := -Iinclude -Iinclude/arch/$(ARCH)
 BPF_CFLAGS    := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 		 $(BPF_INCLUDES) -idirafter /usr/include -idirafter /usr/include/$(shell uname -m)-linux-gnu
@@ -101,25 +105,27 @@ HDRS          := $(wildcard include/*.h include/hotpage/*.h bpf/*.h tests/bpf/*.
 # Keep the objects: relinking everything after each edit is slow enough.
 .SECONDARY:
 
-all: $(BINS) tests
+all: $(BINS) $(POLICY_OBJS) tests
 
 tests: $(UNIT_BINS) $(HOST_TEST_BINS) $(HOST_TEST_SCRIPTS) $(VM_TEST_BINS) $(BENCH_BINS) \
        $(STRESS_TEST_BINS)
 
-$(OUTPUT)/bpf $(OUTPUT)/skel $(OUTPUT)/bin \
+$(OUTPUT)/bpf $(OUTPUT)/bpf/policies $(OUTPUT)/skel $(OUTPUT)/bin \
 $(OUTPUT)/tests/unit $(OUTPUT)/tests/host $(OUTPUT)/tests/vm $(OUTPUT)/tests/bench $(OUTPUT)/bench \
 $(OUTPUT)/tests/stress:
 	$(Q)mkdir -p $@
 
-# .bpf.c -> .bpf.o -> .skel.h, as bcc's libbpf-tools does.
+# .bpf.c -> .bpf.o -> .skel.h, as bcc's libbpf-tools does; policy programs
+# stop at the object.
 define bpf_rule
-$(OUTPUT)/bpf/$(notdir $(1:.bpf.c=.bpf.o)): $(1) $(HDRS) include/arch/$(ARCH)/vmlinux.h | $(OUTPUT)/bpf
+$(2)/$(notdir $(1:.bpf.c=.bpf.o)): $(1) $(HDRS) include/arch/$(ARCH)/vmlinux.h | $(2)
 	$$(call msg,BPF,$$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $$< -o $$@.tmp
 	$(Q)$(BPFTOOL) gen object $$@ $$@.tmp
 	$(Q)rm -f $$@.tmp
 endef
-$(foreach src,$(BPF_SRCS),$(eval $(call bpf_rule,$(src))))
+$(foreach src,$(BPF_SRCS),$(eval $(call bpf_rule,$(src),$(OUTPUT)/bpf)))
+$(foreach src,$(POLICY_SRCS),$(eval $(call bpf_rule,$(src),$(OUTPUT)/bpf/policies)))
 
 $(OUTPUT)/skel/%.skel.h: $(OUTPUT)/bpf/%.bpf.o | $(OUTPUT)/skel
 	$(call msg,GEN-SKEL,$@)
@@ -288,8 +294,9 @@ bench-e2e: all $(OUTPUT)/tests/bench/bench_e2e | $(OUTPUT)/bench
 # ---------------------------------------------------------------- install
 # make install [DESTDIR=...] [PREFIX=/usr/local]: every program of $(BINS) in
 # sbin, the example config in /etc/hotpage (an existing one is kept), the
-# systemd unit, the modules-load.d entry, the man pages, and kmigrated's
-# sources with dkms.conf for DKMS (then: dkms install kmigrated/$(VERSION)).
+# systemd unit, the modules-load.d entry, the man pages, the example policy
+# programs with the header to write others, and kmigrated's sources with
+# dkms.conf for DKMS (then: dkms install kmigrated/$(VERSION)).
 PREFIX      ?= /usr/local
 VERSION     ?= 0.1
 SBINDIR     := $(PREFIX)/sbin
@@ -297,6 +304,9 @@ MANDIR      := $(PREFIX)/share/man
 UNITDIR     := $(PREFIX)/lib/systemd/system
 MODLOADDIR  := $(PREFIX)/lib/modules-load.d
 DKMSDIR     := $(PREFIX)/src/kmigrated-$(VERSION)
+POLICYDIR   := $(PREFIX)/lib/hotpage/policies
+INCDIR      := $(PREFIX)/include/hotpage
+EXAMPLE_POLICIES := $(addprefix $(OUTPUT)/bpf/policies/,$(notdir $(patsubst %.bpf.c,%.bpf.o,$(wildcard bpf/policies/*.bpf.c))))
 CONFDIR     := /etc/hotpage
 MAN_PAGES   := man/hotpaged.8 man/hotpagectl.8
 # The module's sources, not what Kbuild made next to them.
@@ -304,10 +314,10 @@ KMOD_SRCS   := $(filter-out %.mod.c,$(wildcard kernel-helper/*.c kernel-helper/*
 	       kernel-helper/Kbuild kernel-helper/Makefile
 
 .PHONY: install uninstall
-install: $(BINS)
+install: $(BINS) $(EXAMPLE_POLICIES)
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
-		$(DESTDIR)$(MODLOADDIR) $(DESTDIR)$(CONFDIR) \
+		$(DESTDIR)$(MODLOADDIR) $(DESTDIR)$(CONFDIR) $(DESTDIR)$(POLICYDIR) $(DESTDIR)$(INCDIR) \
 		$(DESTDIR)$(DKMSDIR)/kernel-helper $(DESTDIR)$(DKMSDIR)/include
 	$(Q)install -m 0755 $(BINS) $(DESTDIR)$(SBINDIR)/
 	$(Q)if [ -e $(DESTDIR)$(CONFDIR)/hotpaged.conf ]; then \
@@ -320,6 +330,8 @@ install: $(BINS)
 	$(Q)mv -f $(DESTDIR)$(UNITDIR)/hotpaged.service.tmp $(DESTDIR)$(UNITDIR)/hotpaged.service
 	$(Q)install -m 0644 etc/modules-load.conf $(DESTDIR)$(MODLOADDIR)/hotpage.conf
 	$(Q)install -m 0644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man8/
+	$(Q)install -m 0644 $(EXAMPLE_POLICIES) $(DESTDIR)$(POLICYDIR)/
+	$(Q)install -m 0644 include/hotpage/policy_score.h $(DESTDIR)$(INCDIR)/
 	$(Q)install -m 0644 $(KMOD_SRCS) $(DESTDIR)$(DKMSDIR)/kernel-helper/
 	$(Q)install -m 0755 kernel-helper/dkms-build $(DESTDIR)$(DKMSDIR)/kernel-helper/
 	$(Q)install -m 0644 include/kmigrated.h $(DESTDIR)$(DKMSDIR)/include/
@@ -331,7 +343,10 @@ uninstall:
 	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(notdir $(BINS))) \
 		$(DESTDIR)$(UNITDIR)/hotpaged.service $(DESTDIR)$(MODLOADDIR)/hotpage.conf \
-		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN_PAGES)))
+		$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN_PAGES))) \
+		$(addprefix $(DESTDIR)$(POLICYDIR)/,$(notdir $(EXAMPLE_POLICIES))) \
+		$(DESTDIR)$(INCDIR)/policy_score.h
+	$(Q)rmdir $(DESTDIR)$(POLICYDIR) $(DESTDIR)$(PREFIX)/lib/hotpage $(DESTDIR)$(INCDIR) 2>/dev/null || true
 	$(Q)rm -rf $(DESTDIR)$(DKMSDIR)
 	$(Q)if cmp -s etc/hotpaged.conf $(DESTDIR)$(CONFDIR)/hotpaged.conf; then \
 		rm -f $(DESTDIR)$(CONFDIR)/hotpaged.conf; rmdir $(DESTDIR)$(CONFDIR) 2>/dev/null || true; \

@@ -45,6 +45,10 @@ want 644 /usr/lib/modules-load.d/hotpage.conf
 grep -qx kmigrated "$dest/usr/lib/modules-load.d/hotpage.conf" || fail "modules-load.d entry does not name kmigrated"
 want 644 /usr/share/man/man8/hotpaged.8
 want 644 /usr/share/man/man8/hotpagectl.8
+for f in "$top"/bpf/policies/*.bpf.c; do
+	want 644 "/usr/lib/hotpage/policies/$(basename "${f%.c}").o"
+done
+want 644 /usr/include/hotpage/policy_score.h
 src=$(cd "$dest" && echo usr/src/kmigrated-*)
 [ -d "$dest/$src" ] || fail "no usr/src/kmigrated-VERSION"
 want 644 "/$src/dkms.conf"
@@ -55,7 +59,7 @@ for f in "$top"/kernel-helper/*.c "$top"/kernel-helper/*.h "$top"/kernel-helper/
 	want 644 "/$src/kernel-helper/$(basename "$f")"
 done
 # Nothing else: no build products, nothing outside the package's places.
-stray=$(cd "$dest" && find . -type f | grep -vE '^\./(usr/sbin/[^/]+|etc/hotpage/hotpaged\.conf|usr/lib/systemd/system/hotpaged\.service|usr/lib/modules-load\.d/hotpage\.conf|usr/share/man/man8/hotpage(d|ctl)\.8|usr/src/kmigrated-[^/]+/(dkms\.conf|include/kmigrated\.h|kernel-helper/(Kbuild|Makefile|dkms-build|[a-z_]+\.[ch])))$')
+stray=$(cd "$dest" && find . -type f | grep -vE '^\./(usr/sbin/[^/]+|etc/hotpage/hotpaged\.conf|usr/lib/systemd/system/hotpaged\.service|usr/lib/modules-load\.d/hotpage\.conf|usr/share/man/man8/hotpage(d|ctl)\.8|usr/lib/hotpage/policies/[a-z_]+\.bpf\.o|usr/include/hotpage/policy_score\.h|usr/src/kmigrated-[^/]+/(dkms\.conf|include/kmigrated\.h|kernel-helper/(Kbuild|Makefile|dkms-build|[a-z_]+\.[ch])))$')
 [ -z "$stray" ] || fail "unexpected files installed: $stray"
 stray=$(cd "$dest/$src" && find . -name '*.o' -o -name '*.ko' -o -name '*.mod*' -o -name '.*.cmd')
 [ -z "$stray" ] || fail "build products in the DKMS sources: $stray"

@@ -123,7 +123,14 @@ static const struct bad_case bad_cases[] = {
 	BAD("threshold 2", "expected 'key = value'"), BAD("threshold", "expected 'key = value'"),
 	BAD("[hotpaged]", "expected 'key = value'"),
 	BAD("threshold == 2", "threshold== 2: not a whole number"),
-	BAD("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa = 1", "is not a key"),
+	BAD("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa = 1", "is not a key"),
+	/* named policies */
+	BAD("policy.Db = scope=all", "'policy.Db' is not a key"),
+	BAD("policy.db = threshold=3", "unknown key 'threshold' for a policy"),
+	BAD("policy.db = promote=sometimes", "promote=sometimes: expected on or off"),
+	BAD("policy.db = scope=cgroup:db", "scope=cgroup:db: expected a cgroup v2 path"),
+	BAD("policy. = scope=all", "policy name ''"),
+	BAD("policy.db = promote", "'promote' is not key=value"),
 	/* bytes a text file does not hold */
 	BAD_BIN("threshold = 2\0", "NUL byte at column 14"),
 	BAD_BIN("thres\0hold = 2", "NUL byte at column 6"),
@@ -276,6 +283,8 @@ static void test_good_files(void **state)
 				   "top = 4096\n"
 				   "stats = 0\n"
 				   "sources = fault , scan\n"
+				   "policy.db = scope=cgroup:/system.slice/db.service demote=off\n"
+				   "policy.batch-jobs = promote=off\tscope=tgids:7\n"
 				   "   # indented comment\n"
 				   "\n"
 				   "# no newline at the end:\n"
@@ -290,6 +299,13 @@ static void test_good_files(void **state)
 	assert_string_equal(err, "");
 	assert_int_equal(line, 0);
 	assert_int_equal(opts.policy.threshold, 3);
+	assert_int_equal(opts.policies.n, 2);
+	assert_string_equal(opts.policies.p[0].name, "db");
+	assert_int_equal(opts.policies.p[0].scope.scope, HP_SCOPE_CGROUP);
+	assert_true(opts.policies.p[0].promote && !opts.policies.p[0].demote);
+	assert_string_equal(opts.policies.p[1].name, "batch-jobs");
+	assert_true(!opts.policies.p[1].promote && opts.policies.p[1].demote);
+	assert_int_equal(opts.policies.p[1].scope.nr_tgids, 1);
 	assert_int_equal(opts.policy.window_ms, 500);
 	assert_int_equal(opts.policy.target_node, 1);
 	assert_int_equal(opts.policy.rate_mbps, 0);

@@ -12,7 +12,7 @@
 #include "config.h"
 #include "source.h"
 
-#define KEY_MAX 32
+#define KEY_MAX 48 /* "policy." and a policy name */
 
 struct seen_key {
 	char name[KEY_MAX];
@@ -61,7 +61,8 @@ static bool valid_key(const char *key)
 	if (!len || len >= KEY_MAX)
 		return false;
 	for (const char *c = key; *c; c++) {
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' ||
+		      *c == '.' || *c == '-'))
 			return false;
 	}
 	return true;
@@ -175,9 +176,10 @@ int hp_config_parse(struct hp_config *cfg, struct hp_daemon_opts *opts, const ch
 		key = trim(s);
 		value = trim(eq + 1);
 		if (!valid_key(key))
-			return fail(line_out, line, err, err_len, name,
-				    "'%s' is not a key (keys are lower-case letters, digits and _)",
-				    key);
+			return fail(
+				line_out, line, err, err_len, name,
+				"'%s' is not a key (keys are lower-case letters, digits, '_', '.' and '-')",
+				key);
 		for (size_t i = 0; i < nr_seen; i++) {
 			if (!strcmp(seen[i].name, key))
 				return fail(line_out, line, err, err_len, name,

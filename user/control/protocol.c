@@ -133,8 +133,11 @@ const char hp_ctl_usage[] =
 	"  sources\n"
 	"  attach SOURCE [period=N]\n"
 	"  detach SOURCE\n"
-	"  policy show\n"
+	"  policy show [NAME]\n"
 	"  policy set key=value...\n"
+	"  policy list\n"
+	"  policy attach NAME [scope=...] [promote=on|off] [demote=on|off]\n"
+	"  policy detach NAME\n"
 	"  stats [--json]\n"
 	"  top [-n N]\n"
 	"  metrics\n"
@@ -154,7 +157,9 @@ static const struct cmd_syntax cmds[] = {
 	{ "sources", 0, 0, "sources" },
 	{ "attach", 1, 2, "attach SOURCE [period=N]" },
 	{ "detach", 1, 1, "detach SOURCE" },
-	{ "policy", 1, HP_CTL_ARGS_MAX - 1, "policy show | policy set key=value..." },
+	{ "policy", 1, HP_CTL_ARGS_MAX - 1,
+	  "policy show [NAME] | policy set key=value... | policy list | policy attach NAME "
+	  "[key=value...] | policy detach NAME" },
 	{ "stats", 0, 1, "stats [--json]" },
 	{ "top", 0, 2, "top [-n N]" },
 	{ "metrics", 0, 0, "metrics" },
@@ -197,14 +202,25 @@ int hp_ctl_check(int argc, const char *const *argv, char *err, size_t err_len)
 	if (!strcmp(c->name, "attach") && nargs == 2 && strncmp(argv[2], "period=", 7) != 0)
 		return usage_err(c, err, err_len);
 	if (!strcmp(c->name, "policy")) {
+		int first_kv = 2;
+
 		if (!strcmp(argv[1], "show"))
+			return nargs <= 2 ? 0 : usage_err(c, err, err_len);
+		if (!strcmp(argv[1], "list"))
 			return nargs == 1 ? 0 : usage_err(c, err, err_len);
-		if (strcmp(argv[1], "set") != 0 || nargs < 2)
+		if (!strcmp(argv[1], "detach"))
+			return nargs == 2 ? 0 : usage_err(c, err, err_len);
+		if (!strcmp(argv[1], "attach")) {
+			if (nargs < 2 || strchr(argv[2], '='))
+				return usage_err(c, err, err_len);
+			first_kv = 3;
+		} else if (strcmp(argv[1], "set") != 0 || nargs < 2) {
 			return usage_err(c, err, err_len);
-		for (int i = 2; i < argc; i++)
+		}
+		for (int i = first_kv; i < argc; i++)
 			if (!strchr(argv[i], '=')) {
-				snprintf(err, err_len, "policy set: '%.64s' is not key=value",
-					 argv[i]);
+				snprintf(err, err_len, "policy %s: '%.64s' is not key=value",
+					 argv[1], argv[i]);
 				return -EINVAL;
 			}
 	}

@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 
 #include "kmigrated.h"
+#include "catf.h"
 #include "cli.h"
 #include "daemon_internal.h"
 #include "hotpage/hot_pages.h"
@@ -88,10 +89,45 @@ static const struct daemon_key {
 	{ "socket", set_socket, "socket is an absolute path of at most 107 bytes" },
 };
 
+/* "policy.NAME=key=value key=value": a named policy attached at start. */
+static int set_named_policy(struct hp_daemon_opts *opts, const char *assignment, char *err,
+			    size_t err_len)
+{
+	const char *name = assignment + strlen("policy."), *eq = strchr(name, '=');
+	char nbuf[HP_POLICY_NAME_MAX + 1], values[1024], *save = NULL;
+	const char *kv[16];
+	size_t n = 0;
+
+	if (!eq || (size_t)(eq - name) >= sizeof(nbuf)) {
+		hp_set_err(err, err_len, "%.64s: expected policy.NAME=key=value...", assignment);
+		return -EINVAL;
+	}
+	memcpy(nbuf, name, (size_t)(eq - name));
+	nbuf[eq - name] = '\0';
+	if (strlen(eq + 1) >= sizeof(values)) {
+		hp_set_err(err, err_len, "policy.%s: settings longer than %zu bytes", nbuf,
+			   sizeof(values) - 1);
+		return -EINVAL;
+	}
+	snprintf(values, sizeof(values), "%s", eq + 1);
+	for (char *tok = strtok_r(values, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+		if (n == sizeof(kv) / sizeof(kv[0])) {
+			hp_set_err(err, err_len, "policy.%s: more than %zu settings", nbuf,
+				   sizeof(kv) / sizeof(kv[0]));
+			return -EINVAL;
+		}
+		kv[n++] = tok;
+	}
+	return hp_policies_attach(&opts->policies, nbuf, kv, n, err, err_len);
+}
+
 int hp_daemon_set(struct hp_daemon_opts *opts, const char *assignment, char *err, size_t err_len)
 {
 	const char *eq = strchr(assignment, '=');
 	size_t klen = eq ? (size_t)(eq - assignment) : strlen(assignment);
+
+	if (!strncmp(assignment, "policy.", strlen("policy.")))
+		return set_named_policy(opts, assignment, err, err_len);
 
 	for (size_t i = 0; i < sizeof(daemon_keys) / sizeof(daemon_keys[0]); i++) {
 		const struct daemon_key *k = &daemon_keys[i];
@@ -441,6 +477,8 @@ static size_t work_arrays(struct daemon *d, struct work_array *a)
 		WORK_ARRAY(events, EVENT_BATCH),
 		WORK_ARRAY(cand, CANDIDATES_MAX),
 		WORK_ARRAY(cand_target, CANDIDATES_MAX),
+		WORK_ARRAY(cand_score, CANDIDATES_MAX),
+		WORK_ARRAY(cand_key, CANDIDATES_MAX),
 		WORK_ARRAY(victims, VICTIMS_MAX),
 		WORK_ARRAY(victim_heat, VICTIMS_MAX),
 		WORK_ARRAY(victim_target, VICTIMS_MAX),
@@ -488,6 +526,7 @@ static void daemon_cleanup(struct daemon *d)
 	hp_census_free(d->census);
 	hp_moved_destroy(d->moved);
 	free_arrays(d);
+	hp_daemon_policies_free(d);
 }
 
 /* The loop's epoll: the rings (tag 0) and the control socket (tag 1). */
@@ -651,6 +690,9 @@ static int daemon_setup(struct daemon *d, int *loop_fd)
 		say("policy: %s", err);
 		return ret;
 	}
+	ret = hp_daemon_policies_init(d);
+	if (ret)
+		return ret;
 	ret = hp_topology_read(HP_SYSFS_ROOT, &d->topo, err, sizeof(err));
 	if (ret) {
 		say("topology: %s", err);

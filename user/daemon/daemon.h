@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 
+#include "policies.h"
 #include "policy.h"
 
 #define HP_DAEMON_MAX_SOURCES 8
@@ -37,6 +38,8 @@ struct hp_daemon_opts {
 	const char *sources[HP_DAEMON_MAX_SOURCES];
 	size_t nr_sources;
 	struct hp_policy policy;
+	/* Named policies attached at start; none declared: HP_POLICY_DEFAULT_NAME, scope=all. */
+	struct hp_policies policies;
 	enum hp_backend_choice backend;
 	__u32 period; /* sources sample 1 event in period; 0: each source's default */
 	__u32 top; /* pages published in the hot map */
@@ -49,8 +52,9 @@ struct hp_daemon_opts {
 
 void hp_daemon_opts_defaults(struct hp_daemon_opts *opts);
 /*
- * A daemon setting "key=value": backend=, period=, top=, stats=, socket=, or any policy key
- * (policy.h). 0, or -EINVAL with the reason in @err.
+ * A daemon setting "key=value": backend=, period=, top=, stats=, socket=, any policy key
+ * (policy.h), or policy.NAME=key=value... (a named policy attached at start, its
+ * settings separated by spaces: policies.h). 0, or -errno with the reason in @err.
  */
 int hp_daemon_set(struct hp_daemon_opts *opts, const char *assignment, char *err, size_t err_len);
 /*

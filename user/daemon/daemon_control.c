@@ -4,7 +4,9 @@
  * detach, policy, top, stats and metrics, served by the event loop
  * between rounds (daemon.c).
  */
+#include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +196,138 @@ static int cmd_policy_set(struct daemon *d, int argc, const char *const *argv,
 	return policy_show(d, out);
 }
 
+static int cmd_policy_show_named(struct daemon *d, const char *name, struct hp_ctl_out *out)
+{
+	const struct hp_named_policy *p = hp_policies_find(&d->policies, name);
+	char buf[4096];
+
+	if (!p) {
+		hp_ctl_printf(out, "no policy '%.64s' is attached (policy list shows them)", name);
+		return -ENOENT;
+	}
+	hp_named_policy_show(p, buf, sizeof(buf));
+	hp_ctl_printf(out, "%spromoted_pages: %llu\ndemoted_pages: %llu\nheld_pages: %llu\n", buf,
+		      (unsigned long long)p->promoted, (unsigned long long)p->demoted,
+		      (unsigned long long)p->held);
+	if (p->bpf[0])
+		hp_ctl_printf(out, "program: %s%s\nprogram_runs: %llu\nprogram_cpu_us: %llu\n",
+			      p->prog ? "attached" : "detached: ", p->prog ? "" : p->prog_detached,
+			      (unsigned long long)p->prog_runs,
+			      (unsigned long long)(p->prog_cpu_ns / 1000));
+	return 0;
+}
+
+static int cmd_policy_attach(struct daemon *d, int argc, const char *const *argv,
+			     struct hp_ctl_out *out)
+{
+	char err[512] = "";
+	int ret;
+
+	ret = hp_policies_attach(&d->policies, argv[2], argv + 3, (size_t)argc - 3, err,
+				 sizeof(err));
+	if (!ret) {
+		ret = hp_daemon_policy_load(d, &d->policies.p[d->policies.n - 1], err, sizeof(err));
+		if (ret)
+			hp_policies_detach(&d->policies, argv[2], NULL, 0);
+	}
+	if (ret) {
+		hp_ctl_printf(out, "%s", err);
+		return ret;
+	}
+	hp_daemon_policies_changed(d);
+	say("policy %s attached by hotpagectl", argv[2]);
+	return cmd_policy_show_named(d, argv[2], out);
+}
+
+static int cmd_policy_detach(struct daemon *d, const char *name, struct hp_ctl_out *out)
+{
+	const struct hp_named_policy *p = hp_policies_find(&d->policies, name);
+	char err[512] = "";
+	int ret;
+
+	if (p)
+		hp_daemon_policy_unload((struct hp_named_policy *)p);
+	ret = hp_policies_detach(&d->policies, name, err, sizeof(err));
+
+	if (ret) {
+		hp_ctl_printf(out, "%s", err);
+		return ret;
+	}
+	hp_daemon_policies_changed(d);
+	say("policy %s detached by hotpagectl%s", name,
+	    d->policies.n ? "" : ": no policy is attached, no page moves");
+	hp_ctl_printf(out, "detached %s\n", name);
+	return 0;
+}
+
+/* Resident pages of @tgid (statm's second field), 0 when gone. */
+static __u64 resident_pages(__u32 tgid)
+{
+	char path[64];
+	unsigned long long size, rss = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/statm", tgid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu %llu", &size, &rss) != 2)
+		rss = 0;
+	fclose(f);
+	return rss;
+}
+
+/*
+ * The policies, one a line, and what none of them covers: processes
+ * with resident memory whose pages hotpaged leaves where they are.
+ */
+static int cmd_policy_list(struct daemon *d, struct hp_ctl_out *out)
+{
+	__u64 uncovered_pages = 0, uncovered_procs = 0;
+	struct dirent *e;
+	DIR *dir;
+
+	hp_ctl_printf(out, "%-20s %-32s %-7s %-6s %12s %12s %12s\n", "NAME", "SCOPE", "PROMOTE",
+		      "DEMOTE", "PROMOTED", "DEMOTED", "HELD");
+	for (size_t i = 0; i < d->policies.n; i++) {
+		const struct hp_named_policy *p = &d->policies.p[i];
+		char scope[HP_POLICY_TGIDS_MAX * 11 + 16];
+
+		hp_policy_show_scope(&p->scope, scope, sizeof(scope));
+		if (strlen(scope) > 32)
+			snprintf(scope + 29, sizeof(scope) - 29, "...");
+		hp_ctl_printf(out, "%-20s %-32s %-7s %-6s %12llu %12llu %12llu\n", p->name, scope,
+			      p->promote ? "on" : "off", p->demote ? "on" : "off",
+			      (unsigned long long)p->promoted, (unsigned long long)p->demoted,
+			      (unsigned long long)p->held);
+	}
+	dir = opendir("/proc");
+	if (!dir)
+		return 0;
+	while ((e = readdir(dir))) {
+		char *end;
+		unsigned long v = strtoul(e->d_name, &end, 10);
+		__u64 rss;
+
+		if (*end || !v || v > UINT32_MAX)
+			continue;
+		rss = resident_pages((__u32)v);
+		if (!rss || ((d->policy.scope == HP_SCOPE_ALL ||
+			      hp_policy_scope_admits(&d->policy, (__u32)v, "/proc")) &&
+			     hp_daemon_policy_of(d, (__u32)v)))
+			continue;
+		uncovered_procs++;
+		uncovered_pages += rss;
+	}
+	closedir(dir);
+	hp_ctl_printf(out,
+		      "not covered: %llu processes, %.1f MiB resident: hotpaged leaves their "
+		      "pages where they are\n",
+		      (unsigned long long)uncovered_procs,
+		      (double)uncovered_pages * (double)d->page_size / (1 << 20));
+	return 0;
+}
+
 static bool module_loaded(void)
 {
 	return access(KMIGRATED_SYSFS_DIR, F_OK) == 0;
@@ -306,10 +440,12 @@ static int cmd_top(struct daemon *d, int argc, const char *const *argv, struct h
  * stats and metrics: one list of counters and gauges, shown as text,
  * JSON or Prometheus exposition.
  */
-enum stat_section { SEC_DAEMON, SEC_SOURCE, SEC_NODE, SEC_MODULE, SEC_HOST, SEC_NR };
+enum stat_section { SEC_DAEMON, SEC_SOURCE, SEC_POLICY, SEC_NODE, SEC_MODULE, SEC_HOST, SEC_NR };
 
-static const char *const section_name[SEC_NR] = { "daemon", "source", "node", "module", "host" };
-static const char *const section_json[SEC_NR] = { "daemon", "sources", "nodes", "module", "host" };
+static const char *const section_name[SEC_NR] = { "daemon", "source", "policy",
+						  "node",   "module", "host" };
+static const char *const section_json[SEC_NR] = { "daemon", "sources", "policies",
+						  "nodes",  "module",  "host" };
 
 struct stat_item {
 	enum stat_section section;
@@ -659,11 +795,32 @@ static void collect_module(struct stat_list *l)
 		stat_add(l, SEC_MODULE, "", "queued", false, "Pages in kmigrated's queues now.", v);
 }
 
+static void collect_policies(const struct daemon *d, struct stat_list *l)
+{
+	for (size_t i = 0; i < d->policies.n; i++) {
+		const struct hp_named_policy *p = &d->policies.p[i];
+
+		stat_add(l, SEC_POLICY, p->name, "promoted_pages", true,
+			 "Base pages of the policy's scope promoted.", p->promoted);
+		stat_add(l, SEC_POLICY, p->name, "demoted_pages", true,
+			 "Base pages of the policy's scope demoted.", p->demoted);
+		stat_add(l, SEC_POLICY, p->name, "held_pages", true,
+			 "Hot pages kept where they are by promote=off, summed over rounds.",
+			 p->held);
+		stat_add(l, SEC_POLICY, p->name, "program_runs", true,
+			 "Batches the policy's BPF program scored.", p->prog_runs);
+		stat_add(l, SEC_POLICY, p->name, "program_cpu_us", true,
+			 "CPU time of the policy's BPF program's runs, in microseconds.",
+			 p->prog_cpu_ns / 1000);
+	}
+}
+
 static void collect_stats(struct daemon *d, struct stat_list *l)
 {
 	hp_daemon_flush_events(d);
 	collect_daemon(d, l);
 	collect_sources(d, l);
+	collect_policies(d, l);
 	collect_nodes(d, l);
 	collect_module(l);
 	collect_host(d, l);
@@ -759,7 +916,9 @@ static void prom_help(struct hp_ctl_out *out, const char *v)
 
 static void metrics_text(struct daemon *d, const struct stat_list *l, struct hp_ctl_out *out)
 {
-	static const char *const label_key[SEC_NR] = { NULL, "source", "node", NULL, NULL };
+	static const char *const label_key[SEC_NR] = {
+		NULL, "source", "policy", "node", NULL, NULL
+	};
 	bool done[STAT_ITEMS_MAX] = { false };
 
 	hp_ctl_printf(out, "# HELP hotpage_info hotpaged's promotion backend.\n"
@@ -816,7 +975,13 @@ int hp_daemon_control_handle(void *ctx, int argc, const char *const *argv, struc
 	if (!strcmp(cmd, "detach"))
 		return cmd_detach(d, argv[1], out);
 	if (!strcmp(cmd, "policy") && !strcmp(argv[1], "show"))
-		return policy_show(d, out);
+		return argc == 3 ? cmd_policy_show_named(d, argv[2], out) : policy_show(d, out);
+	if (!strcmp(cmd, "policy") && !strcmp(argv[1], "list"))
+		return cmd_policy_list(d, out);
+	if (!strcmp(cmd, "policy") && !strcmp(argv[1], "attach"))
+		return cmd_policy_attach(d, argc, argv, out);
+	if (!strcmp(cmd, "policy") && !strcmp(argv[1], "detach"))
+		return cmd_policy_detach(d, argv[2], out);
 	if (!strcmp(cmd, "policy"))
 		return cmd_policy_set(d, argc, argv, out);
 	if (!strcmp(cmd, "top"))

@@ -30,7 +30,8 @@
 #include "transport.h"
 
 #define EVENT_BATCH 4096
-#define WORK_ARRAYS_NR 13 /* daemon.c: work_arrays */
+#define WORK_ARRAYS_NR 15 /* daemon.c: work_arrays */
+#define POLICY_CACHE_SLOTS 256 /* processes whose policy a round remembers */
 /* backend=auto on move_pages: how often to look whether kmigrated.ko is back. */
 #define BACKEND_RECHECK_NS (3ULL * 1000000000ULL)
 #define INVALIDATE_SEEN_MAX 64 /* processes whose cache a round dropped already */
@@ -123,6 +124,8 @@ struct daemon {
 	/* a round's working arrays (daemon.c: work_arrays, faulted in at start) */
 	struct hp_hot_page *cand; /* CANDIDATES_MAX; also the hot map's pages */
 	int *cand_target;
+	__s32 *cand_score; /* CANDIDATES_MAX: the rank policies' programs gave */
+	__u64 *cand_key; /* CANDIDATES_MAX: score and index, to sort by */
 	struct hp_victim *victims; /* VICTIMS_MAX */
 	unsigned int *victim_heat;
 	int *victim_target;
@@ -148,6 +151,17 @@ struct daemon {
 	__u64 events_not_heat; /* allocation faults and the like: not accesses */
 	__u64 events_no_pfn; /* no page frame known or resolvable */
 	struct direction promote, demote;
+	/* named policies (daemon_policies.c) */
+	struct hp_policies policies;
+	bool policy_need_cgroup; /* some scope is a cgroup */
+	__u64 policy_stamp; /* a new round or a new set of policies: the cache is stale */
+	bool policy_need_cgroup_id; /* some policy runs a program, which gets it */
+	struct policy_slot {
+		__u64 stamp;
+		__u64 cgroup_id; /* when policy_need_cgroup_id */
+		__u32 tgid;
+		int idx; /* in policies, or -1: none covers it */
+	} policy_cache[POLICY_CACHE_SLOTS];
 	__u64 held[HP_HOLD_NR]; /* base pages held back, by reason */
 	__u64 held_said; /* reasons said in the log since the last quiet round */
 	__u64 cpu_ns[HP_PHASE_NR]; /* this thread's CPU time, by phase */
@@ -182,6 +196,27 @@ size_t hp_daemon_hottest(struct daemon *d, size_t max);
  */
 bool hp_daemon_source_param(const struct daemon *d, const struct hp_source_ops *ops, char *buf,
 			    size_t len);
+/*
+ * The policies from the options, or the default one, their programs
+ * loaded. 0, or -errno after saying why (daemon_policies.c).
+ */
+int hp_daemon_policies_init(struct daemon *d);
+/* Their programs closed (daemon_policies.c). */
+void hp_daemon_policies_free(struct daemon *d);
+/* After a policy was attached or detached, and at each round (daemon_policies.c). */
+void hp_daemon_policies_changed(struct daemon *d);
+/* The named policy @tgid's pages fall under, or NULL: none (daemon_policies.c). */
+struct hp_named_policy *hp_daemon_policy_of(struct daemon *d, __u32 tgid);
+/* Load @p's program, if it names one. 0, or -errno with the reason (daemon_policies.c). */
+int hp_daemon_policy_load(struct daemon *d, struct hp_named_policy *p, char *err, size_t len);
+/* Close @p's program (daemon_policies.c). */
+void hp_daemon_policy_unload(struct hp_named_policy *p);
+/*
+ * Order d->cand[0..*n) (and d->cand_target) by the policies' programs'
+ * scores where a policy has one, by heat elsewhere; drop the pages a
+ * program keeps in place (daemon_policies.c).
+ */
+void hp_daemon_policies_rank(struct daemon *d, size_t *n, __u64 held[HP_HOLD_NR]);
 /* A control-socket request (control.h's handler; daemon_control.c). */
 int hp_daemon_control_handle(void *ctx, int argc, const char *const *argv, struct hp_ctl_out *out);
 

@@ -145,11 +145,16 @@ static bool moved_lately(const struct daemon *d, __u32 tgid, __u64 vaddr, __u64 
 						       hp_heat_window(d->heat)) < guard_windows(d);
 }
 
+/* The census looks at a process's pages when the scope and its policy let them go down. */
 static bool census_admit(__u32 tgid, void *arg)
 {
-	const struct daemon *d = arg;
+	struct daemon *d = arg;
+	const struct hp_named_policy *np;
 
-	return hp_policy_scope_admits(&d->policy, tgid, "/proc");
+	if (d->policy.scope != HP_SCOPE_ALL && !hp_policy_scope_admits(&d->policy, tgid, "/proc"))
+		return false;
+	np = hp_daemon_policy_of(d, tgid);
+	return np && np->demote;
 }
 
 static bool census_skip(__u32 tgid, __u64 vaddr, void *arg)
@@ -201,11 +206,22 @@ static size_t gather_candidates(struct daemon *d, __u64 held[HP_HOLD_NR])
 	for (size_t i = 0; i < n; i++) {
 		const struct hp_hot_page *p = &d->cand[i];
 		__u64 pages = p->npages ? p->npages : 1;
+		struct hp_named_policy *np;
 		int target;
 
 		if (d->policy.scope != HP_SCOPE_ALL &&
 		    !hp_policy_scope_admits(&d->policy, p->tgid, "/proc")) {
 			held[HP_HOLD_SCOPE] += pages;
+			continue;
+		}
+		np = hp_daemon_policy_of(d, p->tgid);
+		if (!np) {
+			held[HP_HOLD_NO_POLICY] += pages;
+			continue;
+		}
+		if (!np->promote) {
+			np->held += pages;
+			held[HP_HOLD_POLICY_OFF] += pages;
 			continue;
 		}
 		if (moved_lately(d, p->tgid, p->vaddr, p->pfn)) {
@@ -224,6 +240,7 @@ static size_t gather_candidates(struct daemon *d, __u64 held[HP_HOLD_NR])
 		d->cand[k] = *p;
 		d->cand_target[k++] = target;
 	}
+	hp_daemon_policies_rank(d, &k, held);
 	return k;
 }
 
@@ -313,7 +330,7 @@ static size_t gather_victims(struct daemon *d, __u64 nodes, size_t want)
 		.node_mask = nodes,
 		.min_idle = d->policy.min_idle,
 		.budget_pages = CENSUS_BUDGET_PAGES,
-		.admit = d->policy.scope == HP_SCOPE_ALL ? NULL : census_admit,
+		.admit = census_admit,
 		.skip = d->policy.pingpong_ms ? census_skip : NULL,
 		.arg = d,
 		.exclusive_only = d->backend.needs_vaddr, /* move_pages(2) */
@@ -354,9 +371,12 @@ static void moved_part(struct daemon *d, const struct hp_move *m, __u32 pages, _
 		       size_t *nseen)
 {
 	struct direction *dir = m->demote ? &d->demote : &d->promote;
+	struct hp_named_policy *np = hp_daemon_policy_of(d, m->tgid);
 
 	dir->pages += pages;
 	dir->not_moved += m->npages - pages;
+	if (np)
+		*(m->demote ? &np->demoted : &np->promoted) += pages;
 	/* The frame's history is not that of whoever gets it next. */
 	hp_heat_forget(d->heat, m->pfn, m->npages);
 	hp_moved_add(d->moved, m->tgid, m->vaddr, m->pfn, hp_heat_window(d->heat),
@@ -783,6 +803,7 @@ void hp_daemon_round(struct daemon *d, __u32 interval_ms)
 	hp_daemon_flush_events(d);
 	hp_phase_lap(d, HP_PHASE_INGEST, &t);
 	d->rounds++;
+	d->policy_stamp++; /* processes change cgroups: each round asks afresh */
 	/* Judged on the window just ended, whole; then the next one starts. */
 	ends = window_ends(d);
 	prune(d);

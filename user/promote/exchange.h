@@ -36,7 +36,10 @@
 	X(NOT_COLDER, not_colder, "the idle pages are not colder by the margin")                   \
 	X(BUDGET, budget, "the round's rate budget is spent")                                      \
 	X(PINGPONG, pingpong, "moved recently: waiting for fresh evidence")                        \
-	X(SCOPE, scope, "outside the policy's scope")                                              \
+	X(SCOPE, scope, "outside the daemon's scope (scope=)")                                     \
+	X(NO_POLICY, no_policy, "no attached policy covers their process")                         \
+	X(POLICY_OFF, policy_off, "their policy has promote=off")                                  \
+	X(POLICY_KEEP, policy_keep, "their policy's program keeps them where they are")            \
 	X(NO_ADDRESS, no_address, "no process and address known, which move_pages needs")          \
 	X(NO_TARGET, no_target, "no node to move to")                                              \
 	X(WARMING_UP, warming_up, "the daemon has not watched long enough to call a page idle")    \

@@ -381,7 +381,7 @@ int hp_policy_apply(struct hp_policy *policy, const char *const *assignments, si
 	return 0;
 }
 
-static int show_scope(const struct hp_policy *p, char *buf, size_t len)
+int hp_policy_show_scope(const struct hp_policy *p, char *buf, size_t len)
 {
 	int n;
 
@@ -414,7 +414,7 @@ int hp_policy_show(const struct hp_policy *p, char *buf, size_t len)
 		snprintf(headroom, sizeof(headroom), "%u%%", p->headroom_pct);
 	else
 		snprintf(headroom, sizeof(headroom), "%llu", (unsigned long long)p->headroom_bytes);
-	show_scope(p, scope, sizeof(scope));
+	hp_policy_show_scope(p, scope, sizeof(scope));
 	return snprintf(buf, len,
 			"threshold=%u\nwindow_ms=%u\nmin_idle=%u\ntarget=%s\nrate_mbps=%u\n"
 			"batch=%u\nscope=%s\npingpong_ms=%u\nheadroom=%s\n",
@@ -489,8 +489,7 @@ int hp_policy_room(const struct hp_policy *policy, const struct hp_topology *top
 	return 0;
 }
 
-/* The cgroup v2 path of @tgid ("0::/a/b" in /proc/<tgid>/cgroup). */
-static bool read_cgroup(__u32 tgid, const char *proc_root, char *path, size_t len)
+bool hp_policy_read_cgroup(__u32 tgid, const char *proc_root, char *path, size_t len)
 {
 	char file[PATH_MAX], line[4096];
 	bool found = false;
@@ -511,9 +510,8 @@ static bool read_cgroup(__u32 tgid, const char *proc_root, char *path, size_t le
 	return found;
 }
 
-bool hp_policy_scope_admits(const struct hp_policy *policy, __u32 tgid, const char *proc_root)
+bool hp_policy_scope_covers(const struct hp_policy *policy, __u32 tgid, const char *cgroup)
 {
-	char path[4096];
 	size_t len;
 
 	switch (policy->scope) {
@@ -523,13 +521,23 @@ bool hp_policy_scope_admits(const struct hp_policy *policy, __u32 tgid, const ch
 		return bsearch(&tgid, policy->tgids, policy->nr_tgids, sizeof(policy->tgids[0]),
 			       cmp_u32) != NULL;
 	case HP_SCOPE_CGROUP:
-		if (!tgid || !read_cgroup(tgid, proc_root, path, sizeof(path)))
+		if (!tgid || !cgroup)
 			return false;
 		if (!strcmp(policy->cgroup, "/"))
 			return true;
 		len = strlen(policy->cgroup);
-		return !strncmp(path, policy->cgroup, len) &&
-		       (path[len] == '\0' || path[len] == '/');
+		return !strncmp(cgroup, policy->cgroup, len) &&
+		       (cgroup[len] == '\0' || cgroup[len] == '/');
 	}
 	return false;
+}
+
+bool hp_policy_scope_admits(const struct hp_policy *policy, __u32 tgid, const char *proc_root)
+{
+	char path[4096];
+
+	if (policy->scope != HP_SCOPE_CGROUP)
+		return hp_policy_scope_covers(policy, tgid, NULL);
+	return tgid && hp_policy_read_cgroup(tgid, proc_root, path, sizeof(path)) &&
+	       hp_policy_scope_covers(policy, tgid, path);
 }

@@ -159,4 +159,13 @@ int hp_policy_room(const struct hp_policy *policy, const struct hp_topology *top
  */
 bool hp_policy_scope_admits(const struct hp_policy *policy, __u32 tgid, const char *proc_root);
 
+/* Whether the scope covers process @tgid in cgroup @cgroup (NULL: unknown). */
+bool hp_policy_scope_covers(const struct hp_policy *policy, __u32 tgid, const char *cgroup);
+
+/* The cgroup v2 path of @tgid ("0::/a/b" in <proc_root>/<tgid>/cgroup). */
+bool hp_policy_read_cgroup(__u32 tgid, const char *proc_root, char *path, size_t len);
+
+/* The scope as "scope=" shows it (all, tgids:..., cgroup:...); what snprintf returns. */
+int hp_policy_show_scope(const struct hp_policy *policy, char *buf, size_t len);
+
 #endif /* HOTPAGE_POLICY_H */

@@ -43,6 +43,16 @@ static void uncovered(unsigned long *procs, double *mib)
 	free(text);
 }
 
+/* policy list without its last line, whose resident figures move with everyone's memory. */
+static char *policy_rows(void)
+{
+	char *text = hpc_ok(sock, "policy list"), *p = strstr(text, "not covered: ");
+
+	if (p)
+		*p = '\0';
+	return text;
+}
+
 static bool listed(const char *name)
 {
 	char *text = hpc_ok(sock, "policy list"), line[64];
@@ -106,7 +116,7 @@ static void programs(void)
 	};
 	char path[PATH_MAX], cmd[PATH_MAX + 64], *before, *text;
 
-	before = hpc_ok(sock, "policy list");
+	before = policy_rows();
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		policy_obj(bad[i].obj, path, sizeof(path));
 		snprintf(cmd, sizeof(cmd), "policy attach p%zu bpf=%s", i, path);
@@ -117,7 +127,7 @@ static void programs(void)
 	refused("policy attach p bpf=/etc/hostname", -EINVAL, "not a BPF object");
 	refused("policy attach p bpf=/", -EINVAL, "not a regular file");
 	refused("policy attach p bpf=recency.bpf.o", -EINVAL, "expected the absolute path");
-	text = hpc_ok(sock, "policy list");
+	text = policy_rows();
 	hp_check(!strcmp(text, before), "a refused program changed the list:\n%s\n%s", before,
 		 text);
 	free(text);
@@ -230,7 +240,7 @@ int main(void)
 			 "the child could not map its memory");
 	}
 
-	before = hpc_ok(sock, "policy list");
+	before = policy_rows();
 	refused("policy attach Bad", -EINVAL, "policy name 'Bad'");
 	refused("policy attach x threshold=3", -EINVAL, "unknown key 'threshold' for a policy");
 	refused("policy attach x promote=maybe", -EINVAL, "expected on or off");
@@ -240,7 +250,7 @@ int main(void)
 		"no policy 'nosuch' is attached (attached: default)");
 	refused("policy show nosuch", -ENOENT, "no policy 'nosuch'");
 	refused("policy attach x promote", -EINVAL, "is not key=value");
-	text = hpc_ok(sock, "policy list");
+	text = policy_rows();
 	hp_check(!strcmp(text, before), "a refused attach changed the list:\n%s\n%s", before, text);
 	free(text);
 	free(before);

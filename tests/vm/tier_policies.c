@@ -139,6 +139,11 @@ int main(void)
 
 		kmt_repo_root(obj, sizeof(obj));
 		strncat(obj, "/build/bpf/policies/keep_tgid.bpf.o", sizeof(obj) - strlen(obj) - 1);
+		/*
+		 * Its pages are hot already: no round may run between the attach
+		 * and the map naming the process, so the moves are paused meanwhile.
+		 */
+		ctl("policy set rate_mbps=0");
 		snprintf(cmd, sizeof(cmd), "policy attach scored scope=tgids:%d bpf=%s",
 			 (int)none.pid, obj);
 		ctl(cmd);
@@ -146,6 +151,7 @@ int main(void)
 		hp_check(fd >= 0, "keep_tgid: no pinned map: %s", strerror(errno));
 		hp_check(!bpf_map_update_elem(fd, &zero, &keep, BPF_ANY), "keep_tgid: %s",
 			 strerror(errno));
+		ctl("policy set rate_mbps=256");
 		sleep(KEPT_WATCH_S);
 		printf("scored, kept: %zu of %d pages on node 1 after %d s; held policy_keep %llu\n",
 		       e2e_outsider_on1(&none), E2E_OUTSIDER_PAGES, KEPT_WATCH_S,

@@ -46,12 +46,15 @@
 /*
  * Rounds a check of queued moves waits for kmigrated's queues to empty
  * without seeing them shrink, and in all: a module that is slow (a busy
- * host, compaction) is waited for; one that is stuck is not.
+ * host, compaction, promotions waiting for the room their round's
+ * demotions make) is waited for; one that is stuck is not. The queues
+ * shrink a batch at a time, and on a busy 2-CPU guest a batch has taken
+ * over 4 s: counted early, pages that then moved were counted as not.
  */
-#define PENDING_WAITS_MAX 4
+#define PENDING_WAITS_MAX 15
 #define PENDING_ROUNDS_MAX 60
 /* At exit, kmigrated's queues are waited for as long as they shrink, up to a limit. */
-#define SETTLE_STALL_NS (1000ULL * 1000 * 1000)
+#define SETTLE_STALL_NS (5000ULL * 1000 * 1000)
 #define SETTLE_MAX_NS (30ULL * 1000 * 1000 * 1000)
 /* Page frames of one DAMON region credited at most (larger ones are strided). */
 #define HP_REGION_PAGES_MAX 65536

@@ -121,9 +121,14 @@ static void exchange_counters_move_pages(const char *what, const struct e2e_daem
 		 demoted);
 	hp_check(migrated == 0, "%s: kmigrated migrated %llu pages with move_pages as backend",
 		 what, (unsigned long long)migrated);
-	hp_check(moved >= promoted + demoted + kernel_demoted &&
-			 moved <= promoted + demoted + kernel_demoted + compacted +
-					  VMSTAT_SLACK_PAGES,
+	/*
+	 * A page kswapd demoted between hotpaged's census and its call is
+	 * found on the target by move_pages(2), which cannot tell it from a
+	 * page it moved: hotpaged's and the kernel's demotions may overlap
+	 * by up to the kernel's.
+	 */
+	hp_check(moved >= promoted + demoted && moved <= promoted + demoted + kernel_demoted +
+								 compacted + VMSTAT_SLACK_PAGES,
 		 "%s: pgmigrate_success +%lld for %lld moved by hotpaged, %lld demoted by the "
 		 "kernel and %lld isolated by compaction",
 		 what, moved, promoted + demoted, kernel_demoted, compacted);

@@ -226,7 +226,7 @@ static int cmd_policy_attach(struct daemon *d, int argc, const char *const *argv
 	ret = hp_policies_attach(&d->policies, argv[2], argv + 3, (size_t)argc - 3, err,
 				 sizeof(err));
 	if (!ret) {
-		ret = hp_daemon_policy_load(d, &d->policies.p[d->policies.n - 1], err, sizeof(err));
+		ret = hp_daemon_policy_load(&d->policies.p[d->policies.n - 1], err, sizeof(err));
 		if (ret)
 			hp_policies_detach(&d->policies, argv[2], NULL, 0);
 	}
@@ -241,12 +241,12 @@ static int cmd_policy_attach(struct daemon *d, int argc, const char *const *argv
 
 static int cmd_policy_detach(struct daemon *d, const char *name, struct hp_ctl_out *out)
 {
-	const struct hp_named_policy *p = hp_policies_find(&d->policies, name);
 	char err[512] = "";
 	int ret;
 
-	if (p)
-		hp_daemon_policy_unload((struct hp_named_policy *)p);
+	for (size_t i = 0; i < d->policies.n; i++)
+		if (!strcmp(d->policies.p[i].name, name))
+			hp_daemon_policy_unload(&d->policies.p[i]);
 	ret = hp_policies_detach(&d->policies, name, err, sizeof(err));
 
 	if (ret) {

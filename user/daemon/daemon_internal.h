@@ -211,7 +211,7 @@ void hp_daemon_policies_changed(struct daemon *d);
 /* The named policy @tgid's pages fall under, or NULL: none (daemon_policies.c). */
 struct hp_named_policy *hp_daemon_policy_of(struct daemon *d, __u32 tgid);
 /* Load @p's program, if it names one. 0, or -errno with the reason (daemon_policies.c). */
-int hp_daemon_policy_load(struct daemon *d, struct hp_named_policy *p, char *err, size_t len);
+int hp_daemon_policy_load(struct hp_named_policy *p, char *err, size_t len);
 /* Close @p's program (daemon_policies.c). */
 void hp_daemon_policy_unload(struct hp_named_policy *p);
 /*

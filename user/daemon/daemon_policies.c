@@ -22,7 +22,7 @@ int hp_daemon_policies_init(struct daemon *d)
 		hp_policies_attach(&d->policies, HP_POLICY_DEFAULT_NAME, NULL, 0, NULL, 0);
 	for (size_t i = 0; i < d->policies.n; i++) {
 		char err[512];
-		int ret = hp_daemon_policy_load(d, &d->policies.p[i], err, sizeof(err));
+		int ret = hp_daemon_policy_load(&d->policies.p[i], err, sizeof(err));
 
 		if (ret) {
 			say("policy.%s: %s", d->policies.p[i].name, err);
@@ -58,17 +58,11 @@ void hp_daemon_policies_changed(struct daemon *d)
 	d->policy_need_cgroup = d->policy_need_cgroup_id || hp_policies_need_cgroup(&d->policies);
 }
 
-int hp_daemon_policy_load(struct daemon *d, struct hp_named_policy *p, char *err, size_t len)
+int hp_daemon_policy_load(struct hp_named_policy *p, char *err, size_t len)
 {
-	int ret;
-
-	(void)d;
 	p->prog = NULL;
 	p->prog_detached[0] = '\0';
-	if (!p->bpf[0])
-		return 0;
-	ret = hp_score_prog_open(p->bpf, &p->prog, err, len);
-	return ret;
+	return p->bpf[0] ? hp_score_prog_open(p->bpf, &p->prog, err, len) : 0;
 }
 
 void hp_daemon_policy_unload(struct hp_named_policy *p)

@@ -90,7 +90,7 @@ static const struct bad_case bad_cases[] = {
 	BAD("headroom = 101%", "0..100%"), BAD("headroom = 5%%", "expected auto, a percentage"),
 	BAD("headroom = 5X", "expected auto"), BAD("headroom = -5%", "expected auto"),
 	BAD("headroom = %", "expected auto"), BAD("headroom = Auto", "expected auto"),
-	BAD("headroom = 99999999999999999999G", "expected auto"),
+	BAD("headroom = 99999999999999999999G", "too large"),
 	BAD("headroom = 99999999999T", "too large"), BAD("headroom = 1KB", "expected auto"),
 	BAD("min_free = 101%", "min_free=101%: a percentage must be 0..100%"),
 	/* min_idle: 1..255 windows */

@@ -2,7 +2,10 @@
 /* Strict parsing of command-line values. */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
 
 int hp_parse_u32(const char *s, __u32 min, __u32 max, __u32 *out)
@@ -54,5 +57,52 @@ int hp_parse_seconds(const char *s, __u64 *out_ms)
 	if (errno == ERANGE || seconds > (double)HP_MAX_SECONDS)
 		return -ERANGE;
 	*out_ms = (__u64)(seconds * 1000.0 + 0.5);
+	return 0;
+}
+
+int hp_parse_size(const char *s, __u64 *bytes, __u32 *pct)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (!s || !isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -ERANGE;
+	if (pct && !strcmp(end, "%")) {
+		if (v > 100)
+			return -ERANGE;
+		*pct = (__u32)v;
+		*bytes = 0;
+		return 0;
+	}
+	switch (toupper((unsigned char)*end)) {
+	case '\0':
+		break;
+	case 'K':
+		shift = 10;
+		break;
+	case 'M':
+		shift = 20;
+		break;
+	case 'G':
+		shift = 30;
+		break;
+	case 'T':
+		shift = 40;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*end && end[1])
+		return -EINVAL;
+	if (v > (ULLONG_MAX >> shift))
+		return -ERANGE;
+	*bytes = v << shift;
+	if (pct)
+		*pct = 0;
 	return 0;
 }

@@ -20,4 +20,12 @@ int hp_parse_u32(const char *s, __u32 min, __u32 max, __u32 *out);
  */
 int hp_parse_seconds(const char *s, __u64 *out_ms);
 
+/*
+ * A size: digits with an optional K, M, G or T (binary units) into
+ * @bytes, or with @pct non-NULL also a percentage "N%" (0..100) into
+ * @pct (@bytes then 0; @pct is 0 for a size). Returns 0, -EINVAL (not a
+ * size) or -ERANGE (too large, or a percentage above 100).
+ */
+int hp_parse_size(const char *s, __u64 *bytes, __u32 *pct);
+
 #endif /* HOTPAGE_CLI_H */

@@ -59,9 +59,9 @@ static int parse_u32_key(const char *key, const char *value, __u32 min, __u32 ma
 static int parse_headroom(const char *key, const char *value, struct hp_policy *p, char *err,
 			  size_t err_len)
 {
-	unsigned long long v;
-	unsigned int shift = 0;
-	char *end;
+	__u64 bytes;
+	__u32 pct;
+	int ret;
 
 	if (!strcmp(value, "auto")) {
 		p->headroom_auto = true;
@@ -69,57 +69,23 @@ static int parse_headroom(const char *key, const char *value, struct hp_policy *
 		p->headroom_bytes = 0;
 		return 0;
 	}
-	if (!isdigit((unsigned char)value[0]))
-		goto bad;
-	errno = 0;
-	v = strtoull(value, &end, 10);
-	if (errno)
-		goto bad;
-	if (!strcmp(end, "%")) {
-		if (v > 100) {
-			hp_set_err(err, err_len, "%s=%s: a percentage must be 0..100%%", key,
-				   value);
-			return -EINVAL;
-		}
-		p->headroom_auto = false;
-		p->headroom_pct = (__u32)v;
-		p->headroom_bytes = 0;
-		return 0;
+	ret = hp_parse_size(value, &bytes, &pct);
+	if (ret == -ERANGE) {
+		hp_set_err(err, err_len, "%s=%s: %s", key, value,
+			   strchr(value, '%') ? "a percentage must be 0..100%" : "too large");
+		return -EINVAL;
 	}
-	switch (toupper((unsigned char)*end)) {
-	case '\0':
-		break;
-	case 'K':
-		shift = 10;
-		break;
-	case 'M':
-		shift = 20;
-		break;
-	case 'G':
-		shift = 30;
-		break;
-	case 'T':
-		shift = 40;
-		break;
-	default:
-		goto bad;
-	}
-	if (*end && end[1])
-		goto bad;
-	if (v > (ULLONG_MAX >> shift)) {
-		hp_set_err(err, err_len, "%s=%s: too large", key, value);
+	if (ret) {
+		hp_set_err(
+			err, err_len,
+			"%s=%s: expected auto, a percentage (5%%) or a size in bytes, K, M, G or T (512M)",
+			key, value);
 		return -EINVAL;
 	}
 	p->headroom_auto = false;
-	p->headroom_bytes = v << shift;
-	p->headroom_pct = 0;
+	p->headroom_pct = pct;
+	p->headroom_bytes = bytes;
 	return 0;
-bad:
-	hp_set_err(
-		err, err_len,
-		"%s=%s: expected auto, a percentage (5%%) or a size in bytes, K, M, G or T (512M)",
-		key, value);
-	return -EINVAL;
 }
 
 static int cmp_u32(const void *a, const void *b)

@@ -9,7 +9,10 @@
  *
  * Outsiders (tests/lib/hp_e2e.h) are processes with 8 MiB on node 1
  * touched as hard per page as the workload's hot pages. Node 0 has room
- * for about twice the workload's hot set.
+ * for about twice the workload's hot set and for every outsider besides:
+ * nothing in the scope of the policy that brings an outsider up is on
+ * node 0 to make room, and what moves must be the policies' doing, never
+ * the room's.
  *
  * Pass when:
  *  - at least 90% of the workload's hot set reaches node 0 (HOT_DEADLINE_S,
@@ -89,7 +92,8 @@ int main(void)
 	snprintf(batch, sizeof(batch), "policy.batch=scope=tgids:%d promote=off", (int)off.pid);
 	e2e_daemon_start(&d, "/tmp/tier_policies.log", argv);
 	filler = tier_filler_start(tier_headroom_bytes() +
-				   (uint64_t)(w.nhot * KMT_PAGE * E2E_ROOM_HOT_SETS));
+				   (uint64_t)(w.nhot * E2E_ROOM_HOT_SETS + 3 * E2E_OUTSIDER_PAGES) *
+					   KMT_PAGE);
 	printf("workload: %zu hot pages on node 1; outsiders %d (promote=off), %d (no policy), "
 	       "%d (attached, then detached)\n",
 	       w.nhot, (int)off.pid, (int)none.pid, (int)late.pid);

@@ -26,6 +26,8 @@ struct plan_case {
 	unsigned int vict_heat[MAXN];
 	int vict_target[MAXN];
 	struct hp_move up[MAXN], down[MAXN];
+	int cand_group[MAXN], vict_group[MAXN];
+	bool vict_taken[MAXN];
 	struct hp_exchange_in in;
 	struct hp_exchange_out out;
 };
@@ -136,6 +138,90 @@ static void test_holds(void **state)
 }
 
 /* Huge pages count in base pages, for room, victims and budget. */
+/* Candidates and victims in groups 0 and 1, each group with @room0/@room1 pages of share left. */
+static void groups(struct plan_case *c, __s64 room0, __s64 room1)
+{
+	for (size_t i = 0; i < MAXN; i++)
+		c->cand_group[i] = c->vict_group[i] = 0;
+	c->in.cand_group = c->cand_group;
+	c->in.victim_group = c->vict_group;
+	c->in.victim_taken = c->vict_taken;
+	for (int g = 0; g < HP_EXCHANGE_GROUPS; g++)
+		c->in.share_room[g] = HP_EXCHANGE_NO_SHARE;
+	c->in.share_room[0] = room0;
+	c->in.share_room[1] = room1;
+}
+
+static void test_shares(void **state)
+{
+	static struct plan_case c;
+
+	(void)state;
+	/* Room on the node for all, share left for 2: 2 up, 3 held for the share. */
+	setup(&c, 5, 0, 100, 1000);
+	groups(&c, 2, HP_EXCHANGE_NO_SHARE);
+	hp_exchange_plan(&c.in, &c.out);
+	assert_int_equal(c.out.npromote, 2);
+	assert_int_equal(c.out.held[HP_HOLD_SHARE_FULL], 3);
+
+	/* Over the share by 3 with no candidate: its 3 coldest go down, hot or not. */
+	setup(&c, 0, 6, 100, 1000);
+	groups(&c, -3, HP_EXCHANGE_NO_SHARE);
+	for (int i = 0; i < 6; i++)
+		c.vict[i].idle = 0;
+	hp_exchange_plan(&c.in, &c.out);
+	assert_int_equal(c.out.ndemote, 3);
+	assert_int_equal(c.down[0].pfn, 10);
+	assert_int_equal(c.down[2].pfn, 12);
+
+	/*
+	 * Share full: a candidate comes up for a colder page of its own group
+	 * (victim 1, in use), not for group 1's idle page (victim 0), which
+	 * the node's room does not need.
+	 */
+	setup(&c, 1, 2, 0, 1000);
+	groups(&c, 0, HP_EXCHANGE_NO_SHARE);
+	c.vict_group[0] = 1;
+	c.vict[1].idle = 0;
+	c.vict_heat[1] = 2;
+	hp_exchange_plan(&c.in, &c.out);
+	assert_int_equal(c.out.ndemote, 1);
+	assert_int_equal(c.down[0].pfn, 11);
+	assert_int_equal(c.out.held[HP_HOLD_MAKING_ROOM], 1);
+
+	/* Its own pages not colder by the margin: held for the share, nothing goes down. */
+	setup(&c, 1, 2, 0, 1000);
+	groups(&c, 0, HP_EXCHANGE_NO_SHARE);
+	c.vict_group[0] = 1;
+	c.vict[1].idle = 0;
+	c.vict_heat[1] = 7;
+	hp_exchange_plan(&c.in, &c.out);
+	assert_int_equal(c.out.ndemote, 0);
+	assert_int_equal(c.out.held[HP_HOLD_SHARE_FULL], 1);
+
+	/*
+	 * Another group's pages in use, within its share, never go down for
+	 * this group: the idle page after them does.
+	 */
+	setup(&c, 1, 3, 0, 1000);
+	groups(&c, HP_EXCHANGE_NO_SHARE, 5);
+	c.vict_group[0] = c.vict_group[1] = 1;
+	c.vict[0].idle = c.vict[1].idle = 0;
+	c.vict_group[2] = 1; /* idle: anyone's room */
+	hp_exchange_plan(&c.in, &c.out);
+	assert_int_equal(c.out.ndemote, 1);
+	assert_int_equal(c.down[0].pfn, 12);
+	/* ... unless that group is over its share: its coldest goes, and makes the room. */
+	setup(&c, 1, 3, 0, 1000);
+	groups(&c, HP_EXCHANGE_NO_SHARE, -1);
+	c.vict_group[0] = c.vict_group[1] = 1;
+	c.vict[0].idle = c.vict[1].idle = 0;
+	hp_exchange_plan(&c.in, &c.out);
+	assert_int_equal(c.out.ndemote, 1);
+	assert_int_equal(c.down[0].pfn, 10);
+	assert_int_equal(c.out.held[HP_HOLD_MAKING_ROOM], 1);
+}
+
 static void test_huge(void **state)
 {
 	static struct plan_case c;
@@ -255,9 +341,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_room_first), cmocka_unit_test(test_full_tier),
-		cmocka_unit_test(test_holds),	   cmocka_unit_test(test_huge),
-		cmocka_unit_test(test_hotset),	   cmocka_unit_test(test_sort),
-		cmocka_unit_test(test_moved),
+		cmocka_unit_test(test_holds),	   cmocka_unit_test(test_shares),
+		cmocka_unit_test(test_huge),	   cmocka_unit_test(test_hotset),
+		cmocka_unit_test(test_sort),	   cmocka_unit_test(test_moved),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,15 @@
  * being made for moves in the next round, once the demotions have freed
  * it; nothing is demoted unless a candidate waits for the room.
  *
+ * Shares: candidates and victims may belong to groups (the named
+ * policies), each with the pages it may still take on the fast tier
+ * (share_room; HP_EXCHANGE_NO_SHARE when it has no share). A group over
+ * its share sends its coldest pages down first, idle or not, until it is
+ * within it; a candidate whose group has no share left comes up only in
+ * exchange for a colder page of its own group. A victim that is not idle
+ * (idle 0: a hot page of a group with a share) goes down only for its
+ * own group or while its group is over its share.
+ *
  * Every page held back is counted by reason (enum hp_hold).
  */
 #ifndef HOTPAGE_EXCHANGE_H
@@ -20,6 +29,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <linux/types.h>
 
 #include "census.h"
@@ -28,6 +38,8 @@
 /* A candidate must be this much hotter than a page demoted for it. */
 #define HP_EXCHANGE_MARGIN 2
 #define HP_EXCHANGE_NODES 64
+#define HP_EXCHANGE_GROUPS 16
+#define HP_EXCHANGE_NO_SHARE INT64_MAX
 
 /* Why pages were held back, in base pages. */
 #define HP_HOLDS(X)                                                                                \
@@ -40,6 +52,8 @@
 	X(NO_POLICY, no_policy, "no attached policy covers their process")                         \
 	X(POLICY_OFF, policy_off, "their policy has promote=off")                                  \
 	X(POLICY_KEEP, policy_keep, "their policy's program keeps them where they are")            \
+	X(SHARE_FULL, share_full,                                                                  \
+	  "their policy's share of the fast tier is full, and none of its pages there is colder")  \
 	X(NO_ADDRESS, no_address, "no process and address known, which move_pages needs")          \
 	X(NO_TARGET, no_target, "no node to move to")                                              \
 	X(WARMING_UP, warming_up, "the daemon has not watched long enough to call a page idle")    \
@@ -73,6 +87,11 @@ struct hp_exchange_in {
 	size_t nvictims;
 	__s64 room[HP_EXCHANGE_NODES]; /* pages each node takes now (above its headroom) */
 	__u64 budget; /* pages this round may move, both directions */
+	/* shares: all NULL when no group has one */
+	const int *cand_group; /* each candidate's group, or -1 */
+	const int *victim_group; /* each victim's group, or -1 */
+	bool *victim_taken; /* scratch, room for nvictims */
+	__s64 share_room[HP_EXCHANGE_GROUPS]; /* pages each group may still take, or NO_SHARE */
 };
 
 struct hp_exchange_out {
@@ -81,6 +100,7 @@ struct hp_exchange_out {
 	struct hp_move *demote; /* room for in->nvictims */
 	size_t ndemote;
 	__u64 held[HP_HOLD_NR]; /* added to: pages per reason */
+	__u64 share_held[HP_EXCHANGE_GROUPS]; /* added to: pages held for their group's share */
 };
 
 void hp_exchange_plan(const struct hp_exchange_in *in, struct hp_exchange_out *out);

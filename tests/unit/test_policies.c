@@ -24,23 +24,30 @@ static void attach_ok(struct hp_policies *ps, const char *name, const char *kv)
 static void test_attach_show_detach(void **state)
 {
 	struct hp_policies ps = { 0 };
-	const char *kv[] = { "scope=tgids:30,10,20", "promote=off" };
+	const char *kv[] = { "scope=tgids:30,10,20", "promote=off", "share=96M" };
 	char buf[512], err[256];
 
 	(void)state;
-	assert_int_equal(hp_policies_attach(&ps, "batch", kv, 2, err, sizeof(err)), 0);
+	assert_int_equal(hp_policies_attach(&ps, "batch", kv, 3, err, sizeof(err)), 0);
 	attach_ok(&ps, "db", "scope=cgroup:/system.slice/db.service");
+	assert_int_equal(hp_named_policy_share(hp_policies_find(&ps, "db"), 1000), UINT64_MAX);
+	assert_false(hp_policies_have_share(
+		&(struct hp_policies){ .n = 1, .p = { *hp_policies_find(&ps, "db") } }));
+	assert_true(hp_policies_have_share(&ps));
 	attach_ok(&ps, "prog", "bpf=/usr/lib/hotpage/policies/recency.bpf.o");
 	hp_named_policy_show(hp_policies_find(&ps, "prog"), buf, sizeof(buf));
-	assert_string_equal(buf, "name=prog\nscope=all\npromote=on\ndemote=on\n"
+	assert_string_equal(buf, "name=prog\nscope=all\npromote=on\ndemote=on\nshare=none\n"
 				 "bpf=/usr/lib/hotpage/policies/recency.bpf.o\n");
 	assert_int_equal(hp_policies_detach(&ps, "prog", err, sizeof(err)), 0);
 	assert_int_equal(ps.n, 2);
 	hp_named_policy_show(hp_policies_find(&ps, "batch"), buf, sizeof(buf));
-	assert_string_equal(buf, "name=batch\nscope=tgids:10,20,30\npromote=off\ndemote=on\n");
+	assert_string_equal(
+		buf, "name=batch\nscope=tgids:10,20,30\npromote=off\ndemote=on\nshare=96M\n");
+	assert_int_equal(hp_named_policy_share(hp_policies_find(&ps, "batch"), 1000), 96 << 20);
 	hp_named_policy_show(hp_policies_find(&ps, "db"), buf, sizeof(buf));
 	assert_string_equal(
-		buf, "name=db\nscope=cgroup:/system.slice/db.service\npromote=on\ndemote=on\n");
+		buf,
+		"name=db\nscope=cgroup:/system.slice/db.service\npromote=on\ndemote=on\nshare=none\n");
 
 	assert_int_equal(hp_policies_detach(&ps, "batch", err, sizeof(err)), 0);
 	assert_int_equal(ps.n, 1);
@@ -51,6 +58,36 @@ static void test_attach_show_detach(void **state)
 	assert_int_equal(hp_policies_detach(&ps, "db", err, sizeof(err)), 0);
 	assert_int_equal(hp_policies_detach(&ps, "db", err, sizeof(err)), -ENOENT);
 	assert_string_equal(err, "no policy 'db' is attached (attached: none)");
+}
+
+/* share=: sizes read back as written, percentages of the fast tier. */
+static void test_shares(void **state)
+{
+	static const struct {
+		const char *kv, *shown;
+		__u64 of_1g;
+	} cases[] = {
+		{ "share=none", "none", UINT64_MAX },
+		{ "share=0", "0", 0 },
+		{ "share=4096", "4K", 4096 },
+		{ "share=1000", "1000", 1000 },
+		{ "share=1536K", "1536K", 1536 << 10 },
+		{ "share=2g", "2G", 2ULL << 30 },
+		{ "share=25%", "25%", 1ULL << 28 },
+		{ "share=100%", "100%", 1ULL << 30 },
+		{ "share=33%", "33%", (1ULL << 30) * 33 / 100 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct hp_policies ps = { 0 };
+		char buf[32];
+
+		attach_ok(&ps, "s", cases[i].kv);
+		hp_named_policy_show_share(&ps.p[0], buf, sizeof(buf));
+		assert_string_equal(buf, cases[i].shown);
+		assert_int_equal(hp_named_policy_share(&ps.p[0], 1ULL << 30), cases[i].of_1g);
+	}
 }
 
 static void test_refusals_leave_the_set_alone(void **state)
@@ -75,6 +112,12 @@ static void test_refusals_leave_the_set_alone(void **state)
 		  "bpf=policy.bpf.o: expected the absolute path" },
 		{ "x", "bpf=", -EINVAL, "bpf=: expected the absolute path" },
 		{ "x", "promote", -EINVAL, "'promote' is not key=value" },
+		{ "x", "share=", -EINVAL, "share=: expected none, a percentage" },
+		{ "x", "share=101%", -EINVAL, "share=101%: a percentage must be 0..100%" },
+		{ "x", "share=-5M", -EINVAL, "share=-5M: expected none" },
+		{ "x", "share=5MB", -EINVAL, "share=5MB: expected none" },
+		{ "x", "share=99999999999999999999", -EINVAL, "too large" },
+		{ "x", "share=20000000T", -EINVAL, "too large" },
 		{ "taken", NULL, -EEXIST, "policy 'taken' is attached already" },
 	};
 	struct hp_policies ps = { 0 }, before;
@@ -208,6 +251,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_attach_show_detach),
+		cmocka_unit_test(test_shares),
 		cmocka_unit_test(test_refusals_leave_the_set_alone),
 		cmocka_unit_test(test_at_most_max),
 		cmocka_unit_test(test_most_specific_wins),

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Named policies (policies.h). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "catf.h"
+#include "cli.h"
 #include "policies.h"
 
-const char *const hp_named_policy_keys[] = { "scope", "promote", "demote", "bpf", NULL };
+const char *const hp_named_policy_keys[] = { "scope", "promote", "demote", "share", "bpf", NULL };
 
 /* Names go in commands, logs and metric labels: short, plain, no quoting needed. */
 static bool valid_name(const char *name)
@@ -35,6 +37,34 @@ static int parse_switch(const char *key, const char *value, bool *out, char *err
 	return -EINVAL;
 }
 
+static int parse_share(struct hp_named_policy *p, const char *value, char *err, size_t err_len)
+{
+	__u64 bytes;
+	__u32 pct;
+	int ret;
+
+	if (!strcmp(value, "none")) {
+		p->has_share = false;
+		p->share_bytes = 0;
+		p->share_pct = 0;
+		return 0;
+	}
+	ret = hp_parse_size(value, &bytes, &pct);
+	if (ret) {
+		hp_set_err(
+			err, err_len, "share=%.64s: %s", value,
+			ret == -ERANGE && strchr(value, '%') ? "a percentage must be 0..100%"
+			: ret == -ERANGE
+				? "too large"
+				: "expected none, a percentage of the fast tier (25%) or a size in bytes, K, M, G or T (512M)");
+		return -EINVAL;
+	}
+	p->has_share = true;
+	p->share_bytes = bytes;
+	p->share_pct = pct;
+	return 0;
+}
+
 static int set_key(struct hp_named_policy *p, const char *kv, char *err, size_t err_len)
 {
 	const char *eq = strchr(kv, '=');
@@ -56,6 +86,8 @@ static int set_key(struct hp_named_policy *p, const char *kv, char *err, size_t 
 		return parse_switch(key, eq + 1, &p->promote, err, err_len);
 	if (!strcmp(key, "demote"))
 		return parse_switch(key, eq + 1, &p->demote, err, err_len);
+	if (!strcmp(key, "share"))
+		return parse_share(p, eq + 1, err, err_len);
 	if (!strcmp(key, "bpf")) {
 		const char *path = eq + 1;
 
@@ -69,10 +101,11 @@ static int set_key(struct hp_named_policy *p, const char *kv, char *err, size_t 
 		snprintf(p->bpf, sizeof(p->bpf), "%s", path);
 		return 0;
 	}
-	hp_set_err(err, err_len,
-		   "unknown key '%.16s' for a policy (keys: scope, promote, demote, bpf; the "
-		   "host's settings are 'policy set')",
-		   key);
+	hp_set_err(
+		err, err_len,
+		"unknown key '%.16s' for a policy (keys: scope, promote, demote, share, bpf; the "
+		"host's settings are 'policy set')",
+		key);
 	return -EINVAL;
 }
 
@@ -137,6 +170,23 @@ const struct hp_named_policy *hp_policies_find(const struct hp_policies *ps, con
 	return NULL;
 }
 
+__u64 hp_named_policy_share(const struct hp_named_policy *p, __u64 fast_bytes)
+{
+	if (!p->has_share)
+		return UINT64_MAX;
+	if (p->share_pct)
+		return fast_bytes / 100 * p->share_pct + fast_bytes % 100 * p->share_pct / 100;
+	return p->share_bytes;
+}
+
+bool hp_policies_have_share(const struct hp_policies *ps)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->p[i].has_share)
+			return true;
+	return false;
+}
+
 bool hp_policies_need_cgroup(const struct hp_policies *ps)
 {
 	for (size_t i = 0; i < ps->n; i++)
@@ -179,12 +229,40 @@ int hp_policies_match(const struct hp_policies *ps, __u32 tgid, const char *cgro
 	return best;
 }
 
+void hp_named_policy_show_share(const struct hp_named_policy *p, char *buf, size_t len)
+{
+	static const char units[] = "KMGT";
+	__u64 v = p->share_bytes;
+	int u = -1;
+
+	if (!p->has_share) {
+		snprintf(buf, len, "none");
+		return;
+	}
+	if (p->share_pct) {
+		snprintf(buf, len, "%u%%", p->share_pct);
+		return;
+	}
+	/* The largest unit that says it exactly, as it reads back. */
+	while (u < 3 && v && !(v & 1023)) {
+		v >>= 10;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+	else
+		snprintf(buf, len, "%llu%c", (unsigned long long)v, units[u]);
+}
+
 int hp_named_policy_show(const struct hp_named_policy *p, char *buf, size_t len)
 {
 	char scope[HP_POLICY_TGIDS_MAX * 11 + 16];
 
+	char share[32];
+
 	hp_policy_show_scope(&p->scope, scope, sizeof(scope));
-	return snprintf(buf, len, "name=%s\nscope=%s\npromote=%s\ndemote=%s\n%s%s%s", p->name,
-			scope, p->promote ? "on" : "off", p->demote ? "on" : "off",
+	hp_named_policy_show_share(p, share, sizeof(share));
+	return snprintf(buf, len, "name=%s\nscope=%s\npromote=%s\ndemote=%s\nshare=%s\n%s%s%s",
+			p->name, scope, p->promote ? "on" : "off", p->demote ? "on" : "off", share,
 			p->bpf[0] ? "bpf=" : "", p->bpf, p->bpf[0] ? "\n" : "");
 }

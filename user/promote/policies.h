@@ -13,6 +13,11 @@
  *   scope=all          all | tgids:PID,PID,... | cgroup:/PATH
  *   promote=on         off: its pages are never moved up
  *   demote=on          off: its pages are never moved down to make room
+ *   share=none         its part of the fast tier: a size (512M) or a
+ *                      percentage of the fast tier's memory (25%). Its
+ *                      hottest pages up to the share; over it, its
+ *                      coldest go down first, to the share. none: no
+ *                      bound of its own.
  *   bpf=FILE.bpf.o     rank its hot pages with this BPF program
  *                      (hotpage/policy_score.h) instead of by heat; an
  *                      absolute path. The daemon loads it (prog).
@@ -42,13 +47,17 @@ struct hp_named_policy {
 	struct hp_policy scope; /* its scope fields only */
 	bool promote, demote;
 	char bpf[HP_POLICY_BPF_PATH_MAX]; /* "": the built-in order */
+	bool has_share;
+	__u32 share_pct; /* of the fast tier's memory, or */
+	__u64 share_bytes; /* bytes, when share_pct is 0 */
 	/* the daemon's: the loaded program, NULL when none or detached, and why */
 	struct hp_score_prog *prog;
 	char prog_detached[256];
 	__u64 prog_runs, prog_cpu_ns;
 	/* base pages, since it was attached */
 	__u64 promoted, demoted;
-	__u64 held; /* hot pages kept where they are by promote=off */
+	__u64 held; /* hot pages kept where they are by promote=off or its share */
+	__u64 fast_pages; /* its pages on the fast tier, when last measured */
 };
 
 struct hp_policies {
@@ -73,6 +82,12 @@ int hp_policies_detach(struct hp_policies *ps, const char *name, char *err, size
 /* The policy called @name, or NULL. */
 const struct hp_named_policy *hp_policies_find(const struct hp_policies *ps, const char *name);
 
+/* @p's share in bytes of a fast tier of @fast_bytes; UINT64_MAX when it has none. */
+__u64 hp_named_policy_share(const struct hp_named_policy *p, __u64 fast_bytes);
+
+/* Whether some policy has a share. */
+bool hp_policies_have_share(const struct hp_policies *ps);
+
 /* Whether some policy's scope is a cgroup (matching then needs the process's cgroup). */
 bool hp_policies_need_cgroup(const struct hp_policies *ps);
 
@@ -81,6 +96,9 @@ bool hp_policies_need_cgroup(const struct hp_policies *ps);
  * path is @cgroup (NULL when unknown or not needed), or -1 when none does.
  */
 int hp_policies_match(const struct hp_policies *ps, __u32 tgid, const char *cgroup);
+
+/* @p's share= as it reads back: none, 25% or a size (512M). */
+void hp_named_policy_show_share(const struct hp_named_policy *p, char *buf, size_t len);
 
 /*
  * @p's settings as "key=value\n" lines in hp_named_policy_keys order

@@ -148,10 +148,12 @@ static void exchange_daemon_memory(const char *what, const struct e2e_daemon *d)
 
 	hp_check(f != NULL, "%s: %s: %s", what, d->log, strerror(errno));
 	while (fgets(line, sizeof(line), f)) {
-		const char *p = strstr(line, "working arrays: ");
+		const char *p = strstr(line, "own memory on node ");
 
-		if (p && sscanf(p, "working arrays: %zu MiB, on node %d", &arrays_mib,
-				&arrays_node) == 2)
+		if (p && sscanf(p,
+				"own memory on node %d (the tier below this CPU's node), working "
+				"arrays %zu MiB",
+				&arrays_node, &arrays_mib) == 2)
 			break;
 	}
 	fclose(f);

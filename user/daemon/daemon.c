@@ -7,6 +7,7 @@
  * touched them), and a round every policy window (daemon_round.c).
  */
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <numaif.h>
 #include <sched.h>
@@ -587,11 +588,36 @@ static int loop_wait(struct daemon *d, int loop_fd, int timeout_ms)
 }
 
 /*
- * The working arrays are tens of MiB that a round walks once: placed in
- * the fast tier they would take the room hot pages are moved in for. They
- * are faulted in on the lower tier next to the node this thread runs on
- * (the allocator falls back to any node when that one is full); where
- * there is one tier they stay local. The node, or -1.
+ * Where pages of @node go down: the next lower tier; with target=N set,
+ * pages of N go to the nearest other node with memory when N has no lower
+ * tier (target=N makes N the fast node, whatever the tiers say).
+ */
+int hp_daemon_demotion_target(const struct daemon *d, int node)
+{
+	int t = hp_topology_demotion_target(&d->topo, node), best = -ENOENT;
+	unsigned int best_d = UINT_MAX;
+
+	if (t >= 0 || d->policy.target_node != node)
+		return t;
+	for (int n = 0; n < HP_TOPO_MAX_NODES; n++) {
+		unsigned int dist = d->topo.distance[node][n] ? d->topo.distance[node][n] : 256;
+
+		if (n == node || !hp_topology_has_memory(&d->topo, n) || dist >= best_d)
+			continue;
+		best = n;
+		best_d = dist;
+	}
+	return best;
+}
+
+/*
+ * hotpaged's own memory (the working arrays, tens of MiB that a round
+ * walks once, and what its tables and libraries allocate as it runs) is
+ * faulted in on the tier below the node this thread runs on, for the
+ * process's life: placed in the fast tier it would take the room hot
+ * pages are moved in for, a little more each round. The allocator falls
+ * back to any node when that one is full; where there is one tier it
+ * stays local. The node, or -1.
  */
 static int prefer_lower_tier(const struct daemon *d)
 {
@@ -601,7 +627,7 @@ static int prefer_lower_tier(const struct daemon *d)
 
 	if (getcpu(&cpu, &node) || node >= HP_TOPO_MAX_NODES)
 		return -1;
-	target = hp_topology_demotion_target(&d->topo, (int)node);
+	target = hp_daemon_demotion_target(d, (int)node);
 	if (target < 0 || target >= (int)(sizeof(mask) * 8))
 		return -1;
 	mask = 1UL << target;
@@ -633,8 +659,6 @@ static int alloc_arrays(struct daemon *d)
 		memset(*a[i].p, 0, a[i].n * a[i].size);
 		d->arrays_bytes += a[i].n * a[i].size;
 	}
-	if (d->arrays_node >= 0)
-		set_mempolicy(MPOL_DEFAULT, NULL, 0);
 	return ret;
 }
 
@@ -642,10 +666,18 @@ static int alloc_arrays(struct daemon *d)
 static int open_tables(struct daemon *d, char *err, size_t err_len)
 {
 	int ret = hp_node_ranges_read(HP_SYSFS_SYSTEM, 0, &d->ranges, err, err_len);
+	unsigned long mask;
 
 	if (ret)
 		return ret;
+	/* Read for every event: the heat table stays local, unlike the rest. */
+	if (d->arrays_node >= 0)
+		set_mempolicy(MPOL_LOCAL, NULL, 0);
 	ret = hp_heat_create(&d->ranges, &d->heat);
+	if (d->arrays_node >= 0) {
+		mask = 1UL << d->arrays_node;
+		set_mempolicy(MPOL_PREFERRED, &mask, sizeof(mask) * 8);
+	}
 	if (!ret)
 		ret = hp_hotset_create(CANDIDATES_MAX / 2, &d->cand_set);
 	if (!ret)
@@ -703,8 +735,9 @@ static int daemon_setup(struct daemon *d, int *loop_fd)
 		return -ENOMEM;
 	}
 	if (d->arrays_node >= 0)
-		say("working arrays: %zu MiB, on node %d (the tier below this CPU's node)",
-		    d->arrays_bytes >> 20, d->arrays_node);
+		say("own memory on node %d (the tier below this CPU's node), working arrays "
+		    "%zu MiB",
+		    d->arrays_node, d->arrays_bytes >> 20);
 	/* First: a second daemon must not touch the first one's pins. */
 	ret = control_open(d, loop_fd, err, sizeof(err));
 	if (ret) {

@@ -220,6 +220,12 @@ void hp_daemon_policy_unload(struct hp_named_policy *p);
  * program keeps in place (daemon_policies.c).
  */
 void hp_daemon_policies_rank(struct daemon *d, size_t *n, __u64 held[HP_HOLD_NR]);
+/*
+ * Where pages of @node go down: the next lower tier; with target=N set,
+ * pages of N go to the nearest other node with memory when N has no lower
+ * tier (daemon.c).
+ */
+int hp_daemon_demotion_target(const struct daemon *d, int node);
 /* A control-socket request (control.h's handler; daemon_control.c). */
 int hp_daemon_control_handle(void *ctx, int argc, const char *const *argv, struct hp_ctl_out *out);
 

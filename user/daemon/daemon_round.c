@@ -300,29 +300,6 @@ static bool kswapd_demoting(struct daemon *d)
 	return active;
 }
 
-/*
- * Where pages of @node go down: the next lower tier; with target=N set,
- * pages of N go to the nearest other node with memory when N has no lower
- * tier (target=N makes N the fast node, whatever the tiers say).
- */
-static int demotion_target(const struct daemon *d, int node)
-{
-	int t = hp_topology_demotion_target(&d->topo, node), best = -ENOENT;
-	unsigned int best_d = UINT_MAX;
-
-	if (t >= 0 || d->policy.target_node != node)
-		return t;
-	for (int n = 0; n < HP_TOPO_MAX_NODES; n++) {
-		unsigned int dist = d->topo.distance[node][n] ? d->topo.distance[node][n] : 256;
-
-		if (n == node || !hp_topology_has_memory(&d->topo, n) || dist >= best_d)
-			continue;
-		best = n;
-		best_d = dist;
-	}
-	return best;
-}
-
 /* Pages that can make room on @nodes, coldest first, with their targets. */
 static size_t gather_victims(struct daemon *d, __u64 nodes, size_t want)
 {
@@ -342,7 +319,7 @@ static size_t gather_victims(struct daemon *d, __u64 nodes, size_t want)
 	n = hp_census_run(d->census, d->heat, &q, d->victims, want);
 	for (size_t i = 0; i < n; i++) {
 		d->victim_heat[i] = hp_heat_of(d->heat, d->victims[i].pfn);
-		d->victim_target[i] = demotion_target(d, d->victims[i].node);
+		d->victim_target[i] = hp_daemon_demotion_target(d, d->victims[i].node);
 	}
 	return n;
 }

@@ -205,7 +205,7 @@ void tier_free(struct tier_work *w)
 	free(w->cold_idx);
 }
 
-uint64_t tier_zone_free(int node)
+static struct hp_node_zones zones_of(int node)
 {
 	struct hp_topology topo;
 	struct hp_node_zones z;
@@ -213,7 +213,17 @@ uint64_t tier_zone_free(int node)
 
 	hp_check(!hp_topology_read(HP_SYSFS_ROOT, &topo, err, sizeof(err)), "topology: %s", err);
 	hp_check(!hp_topology_node_zones(&topo, node, &z), "zoneinfo of node %d", node);
-	return z.free;
+	return z;
+}
+
+uint64_t tier_zone_free(int node)
+{
+	return zones_of(node).free;
+}
+
+int64_t tier_zone_room(int node)
+{
+	return zones_of(node).room;
 }
 
 uint64_t tier_node_free(int node)
@@ -329,11 +339,7 @@ pid_t tier_filler_start(uint64_t free_bytes)
 
 uint64_t tier_headroom_bytes(void)
 {
-	struct hp_topology topo;
-	struct hp_node_zones z;
-	char err[256];
+	struct hp_node_zones z = zones_of(0);
 
-	hp_check(!hp_topology_read(HP_SYSFS_ROOT, &topo, err, sizeof(err)), "topology: %s", err);
-	hp_check(!hp_topology_node_zones(&topo, 0, &z), "zoneinfo of node 0");
 	return z.promo + z.reserve;
 }

@@ -76,6 +76,9 @@ void tier_free(struct tier_work *w);
 /* Free memory of @node's highest zone, the one movable allocations fill first. */
 uint64_t tier_zone_free(int node);
 
+/* Bytes the node takes above its promotion watermark (hp_node_zones.room); negative: below. */
+int64_t tier_zone_room(int node);
+
 /* Free memory of node 0, from its meminfo. */
 uint64_t tier_node_free(int node);
 

@@ -266,12 +266,21 @@ int main(void)
 	}
 
 	/* Scoped to the child: covered; default gone: the rest is not. */
-	snprintf(cmd, sizeof(cmd), "policy attach mine scope=tgids:%d promote=off", (int)child);
+	snprintf(cmd, sizeof(cmd), "policy attach mine scope=tgids:%d promote=off share=25%%",
+		 (int)child);
 	text = hpc_ok(sock, cmd);
 	hp_check(strstr(text, "name=mine\n") && strstr(text, "promote=off\n") &&
-			 strstr(text, "promoted_pages: 0\n"),
+			 strstr(text, "share=25%\n") && strstr(text, "promoted_pages: 0\n"),
 		 "attach answered:\n%s", text);
 	free(text);
+	/* Its memory on the fast tier (here the one node), as its numa_maps count it. */
+	hp_check(hpc_stat(sock, "mine", "fast_bytes") >= 60ULL << 20,
+		 "mine: fast_bytes %llu, the child has 64 MiB",
+		 (unsigned long long)hpc_stat(sock, "mine", "fast_bytes"));
+	hp_check(hpc_stat(sock, "mine", "share_bytes") > 0, "mine: no share_bytes");
+	printf("mine: fast_bytes %llu, share_bytes %llu (25%%)\n",
+	       (unsigned long long)hpc_stat(sock, "mine", "fast_bytes"),
+	       (unsigned long long)hpc_stat(sock, "mine", "share_bytes"));
 	free(hpc_ok(sock, "policy detach default"));
 	hp_check(!listed("default") && listed("mine"), "detach default: list wrong");
 	uncovered(&procs1, &mib1);

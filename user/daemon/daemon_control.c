@@ -205,10 +205,18 @@ static int cmd_policy_show_named(struct daemon *d, const char *name, struct hp_c
 		hp_ctl_printf(out, "no policy '%.64s' is attached (policy list shows them)", name);
 		return -ENOENT;
 	}
+	hp_daemon_policies_measure(d, false);
 	hp_named_policy_show(p, buf, sizeof(buf));
-	hp_ctl_printf(out, "%spromoted_pages: %llu\ndemoted_pages: %llu\nheld_pages: %llu\n", buf,
-		      (unsigned long long)p->promoted, (unsigned long long)p->demoted,
-		      (unsigned long long)p->held);
+	hp_ctl_printf(out,
+		      "%spromoted_pages: %llu\ndemoted_pages: %llu\nheld_pages: %llu\n"
+		      "fast_bytes: %llu\n",
+		      buf, (unsigned long long)p->promoted, (unsigned long long)p->demoted,
+		      (unsigned long long)p->held,
+		      (unsigned long long)(p->fast_pages * (__u64)d->page_size));
+	if (p->has_share)
+		hp_ctl_printf(
+			out, "share_bytes: %llu\n",
+			(unsigned long long)hp_named_policy_share(p, hp_daemon_fast_bytes(d)));
 	if (p->bpf[0])
 		hp_ctl_printf(out, "program: %s%s\nprogram_runs: %llu\nprogram_cpu_us: %llu\n",
 			      p->prog ? "attached" : "detached: ", p->prog ? "" : p->prog_detached,
@@ -287,17 +295,20 @@ static int cmd_policy_list(struct daemon *d, struct hp_ctl_out *out)
 	struct dirent *e;
 	DIR *dir;
 
-	hp_ctl_printf(out, "%-20s %-32s %-7s %-6s %12s %12s %12s\n", "NAME", "SCOPE", "PROMOTE",
-		      "DEMOTE", "PROMOTED", "DEMOTED", "HELD");
+	hp_daemon_policies_measure(d, false);
+	hp_ctl_printf(out, "%-20s %-32s %-7s %-6s %-8s %10s %12s %12s %12s\n", "NAME", "SCOPE",
+		      "PROMOTE", "DEMOTE", "SHARE", "FAST_MIB", "PROMOTED", "DEMOTED", "HELD");
 	for (size_t i = 0; i < d->policies.n; i++) {
 		const struct hp_named_policy *p = &d->policies.p[i];
-		char scope[HP_POLICY_TGIDS_MAX * 11 + 16];
+		char scope[HP_POLICY_TGIDS_MAX * 11 + 16], share[32];
 
 		hp_policy_show_scope(&p->scope, scope, sizeof(scope));
 		if (strlen(scope) > 32)
 			snprintf(scope + 29, sizeof(scope) - 29, "...");
-		hp_ctl_printf(out, "%-20s %-32s %-7s %-6s %12llu %12llu %12llu\n", p->name, scope,
-			      p->promote ? "on" : "off", p->demote ? "on" : "off",
+		hp_named_policy_show_share(p, share, sizeof(share));
+		hp_ctl_printf(out, "%-20s %-32s %-7s %-6s %-8s %10.1f %12llu %12llu %12llu\n",
+			      p->name, scope, p->promote ? "on" : "off", p->demote ? "on" : "off",
+			      share, (double)p->fast_pages * (double)d->page_size / (1 << 20),
 			      (unsigned long long)p->promoted, (unsigned long long)p->demoted,
 			      (unsigned long long)p->held);
 	}
@@ -795,8 +806,11 @@ static void collect_module(struct stat_list *l)
 		stat_add(l, SEC_MODULE, "", "queued", false, "Pages in kmigrated's queues now.", v);
 }
 
-static void collect_policies(const struct daemon *d, struct stat_list *l)
+static void collect_policies(struct daemon *d, struct stat_list *l)
 {
+	__u64 fast_bytes = hp_daemon_fast_bytes(d);
+
+	hp_daemon_policies_measure(d, false);
 	for (size_t i = 0; i < d->policies.n; i++) {
 		const struct hp_named_policy *p = &d->policies.p[i];
 
@@ -804,9 +818,17 @@ static void collect_policies(const struct daemon *d, struct stat_list *l)
 			 "Base pages of the policy's scope promoted.", p->promoted);
 		stat_add(l, SEC_POLICY, p->name, "demoted_pages", true,
 			 "Base pages of the policy's scope demoted.", p->demoted);
-		stat_add(l, SEC_POLICY, p->name, "held_pages", true,
-			 "Hot pages kept where they are by promote=off, summed over rounds.",
-			 p->held);
+		stat_add(
+			l, SEC_POLICY, p->name, "held_pages", true,
+			"Hot pages kept where they are by promote=off or the share, summed over rounds.",
+			p->held);
+		stat_add(l, SEC_POLICY, p->name, "fast_bytes", false,
+			 "Memory of the policy's scope on the fast tier now.",
+			 p->fast_pages * (__u64)d->page_size);
+		if (p->has_share)
+			stat_add(l, SEC_POLICY, p->name, "share_bytes", false,
+				 "The policy's share of the fast tier.",
+				 hp_named_policy_share(p, fast_bytes));
 		stat_add(l, SEC_POLICY, p->name, "program_runs", true,
 			 "Batches the policy's BPF program scored.", p->prog_runs);
 		stat_add(l, SEC_POLICY, p->name, "program_cpu_us", true,

@@ -30,7 +30,7 @@
 #include "transport.h"
 
 #define EVENT_BATCH 4096
-#define WORK_ARRAYS_NR 15 /* daemon.c: work_arrays */
+#define WORK_ARRAYS_NR 18 /* daemon.c: work_arrays */
 #define POLICY_CACHE_SLOTS 256 /* processes whose policy a round remembers */
 /* backend=auto on move_pages: how often to look whether kmigrated.ko is back. */
 #define BACKEND_RECHECK_NS (3ULL * 1000000000ULL)
@@ -132,6 +132,8 @@ struct daemon {
 	struct hp_victim *victims; /* VICTIMS_MAX */
 	unsigned int *victim_heat;
 	int *victim_target;
+	int *cand_group, *victim_group; /* the index of their policy, or -1 */
+	bool *victim_taken;
 	struct hp_move *promote_moves, *demote_moves;
 	struct hp_promote_req *reqs;
 	__u8 *outcome;
@@ -226,6 +228,14 @@ void hp_daemon_policies_rank(struct daemon *d, size_t *n, __u64 held[HP_HOLD_NR]
  * tier (daemon.c).
  */
 int hp_daemon_demotion_target(const struct daemon *d, int node);
+/* The fast tier: nodes whose pages are not candidates, and their memory (daemon_policies.c). */
+__u64 hp_daemon_fast_mask(const struct daemon *d);
+__u64 hp_daemon_fast_bytes(const struct daemon *d);
+/*
+ * Each policy's pages on the fast tier now, into its fast_pages; only
+ * those with a share when @shares_only (daemon_policies.c).
+ */
+void hp_daemon_policies_measure(struct daemon *d, bool shares_only);
 /* A control-socket request (control.h's handler; daemon_control.c). */
 int hp_daemon_control_handle(void *ctx, int argc, const char *const *argv, struct hp_ctl_out *out);
 

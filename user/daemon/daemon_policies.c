@@ -32,12 +32,15 @@ int hp_daemon_policies_init(struct daemon *d)
 	hp_daemon_policies_changed(d);
 	for (size_t i = 0; i < d->policies.n && used < sizeof(line); i++) {
 		const struct hp_named_policy *p = &d->policies.p[i];
-		char scope[64];
+		char scope[64], share[32];
 
 		hp_policy_show_scope(&p->scope, scope, sizeof(scope));
-		used += (size_t)snprintf(
-			line + used, sizeof(line) - used, "%s%s (%s%s%s)", i ? ", " : "", p->name,
-			scope, p->promote ? "" : ", promote=off", p->demote ? "" : ", demote=off");
+		hp_named_policy_show_share(p, share, sizeof(share));
+		used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%s (%s%s%s%s%s)",
+					 i ? ", " : "", p->name, scope,
+					 p->promote ? "" : ", promote=off",
+					 p->demote ? "" : ", demote=off",
+					 p->has_share ? ", share=" : "", p->has_share ? share : "");
 	}
 	say("policies: %s", line);
 	return 0;
@@ -242,4 +245,150 @@ struct hp_named_policy *hp_daemon_policy_of(struct daemon *d, __u32 tgid)
 		};
 	}
 	return idx < 0 ? NULL : &d->policies.p[idx];
+}
+
+/* Pages of @tgid on the nodes of @fast (numa_maps: N<node>=<pages of the mapping's size>). */
+static __u64 tgid_fast_pages(__u32 tgid, __u64 fast, long page_size)
+{
+	char path[64], line[4096];
+	__u64 pages = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/numa_maps", tgid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long n, kb = (unsigned long long)page_size / 1024, line_pages = 0;
+		const char *tok = strstr(line, "kernelpagesize_kB=");
+		int node;
+
+		if (tok)
+			sscanf(tok, "kernelpagesize_kB=%llu", &kb);
+		for (tok = strstr(line, " N"); tok; tok = strstr(tok + 1, " N"))
+			if (sscanf(tok, " N%d=%llu", &node, &n) == 2 && node >= 0 && node < 64 &&
+			    (fast >> node & 1))
+				line_pages += n;
+		pages += line_pages * kb * 1024 / (unsigned long long)page_size;
+	}
+	fclose(f);
+	return pages;
+}
+
+/* Pages of cgroup @path (its subtree) on the nodes of @fast: anon and mapped files. */
+static __u64 cgroup_fast_pages(const char *path, __u64 fast, long page_size)
+{
+	char file[4096 + 64], line[4096];
+	__u64 bytes = 0;
+	FILE *f;
+
+	snprintf(file, sizeof(file), "/sys/fs/cgroup%s/memory.numa_stat",
+		 strcmp(path, "/") ? path : "");
+	f = fopen(file, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char key[32];
+		const char *tok;
+		unsigned long long n;
+		int node;
+
+		if (sscanf(line, "%31s", key) != 1 ||
+		    (strcmp(key, "anon") != 0 && strcmp(key, "file_mapped") != 0))
+			continue;
+		for (tok = strstr(line, " N"); tok; tok = strstr(tok + 1, " N"))
+			if (sscanf(tok, " N%d=%llu", &node, &n) == 2 && node >= 0 && node < 64 &&
+			    (fast >> node & 1))
+				bytes += n;
+	}
+	fclose(f);
+	return bytes / (__u64)page_size;
+}
+
+/* Whether cgroup @inner is @outer or below it. */
+static bool cgroup_within(const char *inner, const char *outer)
+{
+	size_t len = strlen(outer);
+
+	if (!strcmp(outer, "/"))
+		return true;
+	return !strncmp(inner, outer, len) && (inner[len] == '/' || !inner[len]);
+}
+
+__u64 hp_daemon_fast_mask(const struct daemon *d)
+{
+	return hp_policy_exclude_nodes(&d->policy, &d->topo);
+}
+
+__u64 hp_daemon_fast_bytes(const struct daemon *d)
+{
+	__u64 fast = hp_daemon_fast_mask(d), sum = 0;
+
+	for (int n = 0; n < 64; n++) {
+		__u64 free_b, total;
+
+		if ((fast >> n & 1) && !hp_topology_node_memory(&d->topo, n, &free_b, &total))
+			sum += total;
+	}
+	return sum;
+}
+
+/*
+ * Each policy's pages on the fast tier now, in p->fast_pages (all of
+ * them, or those with a share when @shares_only). A cgroup's count comes
+ * from its memory.numa_stat (anonymous and mapped file pages: what can
+ * move), less what more specific policies inside it hold; process ids
+ * from their numa_maps; scope=all is the fast tier's used memory less
+ * every other policy's. A process two policies would match counts once,
+ * for the one whose scope is the more specific, as its pages do.
+ */
+void hp_daemon_policies_measure(struct daemon *d, bool shares_only)
+{
+	__u64 fast = hp_daemon_fast_mask(d), used = 0, others = 0;
+	struct hp_policies *ps = &d->policies;
+	long page = d->page_size;
+
+	/* scope=all's count needs every other policy's. */
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->p[i].scope.scope == HP_SCOPE_ALL && ps->p[i].has_share)
+			shares_only = false;
+	for (size_t i = 0; i < ps->n; i++) {
+		struct hp_named_policy *p = &ps->p[i];
+
+		p->fast_pages = 0;
+		if (p->scope.scope == HP_SCOPE_CGROUP)
+			p->fast_pages = cgroup_fast_pages(p->scope.cgroup, fast, page);
+		else if (p->scope.scope == HP_SCOPE_TGIDS && (!shares_only || p->has_share))
+			for (__u32 k = 0; k < p->scope.nr_tgids; k++)
+				p->fast_pages += tgid_fast_pages(p->scope.tgids[k], fast, page);
+	}
+	/* Subtrees hold what more specific policies claim: theirs, not the outer one's. */
+	for (size_t i = 0; i < ps->n; i++) {
+		struct hp_named_policy *p = &ps->p[i];
+		__u64 inner = 0;
+
+		if (p->scope.scope != HP_SCOPE_CGROUP)
+			continue;
+		for (size_t j = 0; j < ps->n; j++) {
+			const struct hp_named_policy *q = &ps->p[j];
+
+			if (j != i && q->scope.scope == HP_SCOPE_CGROUP &&
+			    strcmp(q->scope.cgroup, p->scope.cgroup) != 0 &&
+			    cgroup_within(q->scope.cgroup, p->scope.cgroup))
+				inner += q->fast_pages;
+		}
+		p->fast_pages = p->fast_pages > inner ? p->fast_pages - inner : 0;
+	}
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->p[i].scope.scope != HP_SCOPE_ALL)
+			others += ps->p[i].fast_pages;
+	for (int n = 0; n < 64; n++) {
+		__u64 free_b, total;
+
+		if ((fast >> n & 1) && !hp_topology_node_memory(&d->topo, n, &free_b, &total))
+			used += (total - free_b) / (__u64)page;
+	}
+	for (size_t i = 0; i < ps->n; i++)
+		if (ps->p[i].scope.scope == HP_SCOPE_ALL)
+			ps->p[i].fast_pages = used > others ? used - others : 0;
 }

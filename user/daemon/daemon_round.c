@@ -145,6 +145,14 @@ static bool moved_lately(const struct daemon *d, __u32 tgid, __u64 vaddr, __u64 
 						       hp_heat_window(d->heat)) < guard_windows(d);
 }
 
+/* The index of the policy @tgid's pages fall under, or -1. */
+static int policy_index(struct daemon *d, __u32 tgid)
+{
+	const struct hp_named_policy *np = hp_daemon_policy_of(d, tgid);
+
+	return np ? (int)(np - d->policies.p) : -1;
+}
+
 /* The census looks at a process's pages when the scope and its policy let them go down. */
 static bool census_admit(__u32 tgid, void *arg)
 {
@@ -241,6 +249,8 @@ static size_t gather_candidates(struct daemon *d, __u64 held[HP_HOLD_NR])
 		d->cand_target[k++] = target;
 	}
 	hp_daemon_policies_rank(d, &k, held);
+	for (size_t i = 0; i < k; i++)
+		d->cand_group[i] = policy_index(d, d->cand[i].tgid);
 	return k;
 }
 
@@ -300,8 +310,65 @@ static bool kswapd_demoting(struct daemon *d)
 	return active;
 }
 
-/* Pages that can make room on @nodes, coldest first, with their targets. */
-static size_t gather_victims(struct daemon *d, __u64 nodes, size_t want)
+struct share_victims {
+	struct daemon *d;
+	size_t n;
+};
+
+/* A hot page of the fast tier whose policy has a share: it may have to go down for it. */
+static bool add_share_victim(struct hp_hot_page *p, void *arg)
+{
+	struct share_victims *a = arg;
+	struct daemon *d = a->d;
+	const struct hp_named_policy *np;
+
+	if (a->n >= VICTIMS_MAX || !p->tgid || (d->backend.needs_vaddr && !p->vaddr) ||
+	    p->page_node < 0)
+		return true;
+	np = hp_daemon_policy_of(d, p->tgid);
+	if (!np || !np->has_share || !np->demote || moved_lately(d, p->tgid, p->vaddr, p->pfn))
+		return true;
+	d->victims[a->n++] = (struct hp_victim){
+		.pfn = p->pfn,
+		.vaddr = p->vaddr,
+		.tgid = p->tgid,
+		.npages = p->npages ? p->npages : 1,
+		.idle = 0,
+		.node = (__s16)p->page_node,
+	};
+	return true;
+}
+
+/* Coldest first: lower heat, then longer idle. */
+static int cmp_victim_cold(const void *a, const void *b, void *heat)
+{
+	const struct hp_victim *x = a, *y = b;
+	unsigned int hx = hp_heat_of(heat, x->pfn), hy = hp_heat_of(heat, y->pfn);
+
+	if (hx != hy)
+		return hx < hy ? -1 : 1;
+	return x->idle > y->idle ? -1 : x->idle < y->idle;
+}
+
+/*
+ * After the census's idle pages, the hot pages of the fast tier whose
+ * policies have a share (they go down when their policy is over it, or for
+ * a hotter page of their own), all coldest first.
+ */
+static size_t add_share_victims(struct daemon *d, size_t n)
+{
+	struct share_victims a = { d, n };
+
+	hp_hotset_filter(d->top_set, add_share_victim, &a);
+	qsort_r(d->victims, a.n, sizeof(*d->victims), cmp_victim_cold, d->heat);
+	return a.n;
+}
+
+/*
+ * Pages that can make room on @nodes, coldest first, with their targets;
+ * with @shares, also the hot pages that policies' shares may send down.
+ */
+static size_t gather_victims(struct daemon *d, __u64 nodes, size_t want, bool shares)
 {
 	struct hp_census_query q = {
 		.node_mask = nodes,
@@ -317,9 +384,12 @@ static size_t gather_victims(struct daemon *d, __u64 nodes, size_t want)
 	if (want > VICTIMS_MAX)
 		want = VICTIMS_MAX;
 	n = hp_census_run(d->census, d->heat, &q, d->victims, want);
+	if (shares)
+		n = add_share_victims(d, n);
 	for (size_t i = 0; i < n; i++) {
 		d->victim_heat[i] = hp_heat_of(d->heat, d->victims[i].pfn);
 		d->victim_target[i] = hp_daemon_demotion_target(d, d->victims[i].node);
+		d->victim_group[i] = policy_index(d, d->victims[i].tgid);
 	}
 	return n;
 }
@@ -575,14 +645,57 @@ static bool execute(struct daemon *d, const struct hp_move *moves, size_t n, str
 	return true;
 }
 
+/*
+ * Shares: each policy's room left on the fast tier, in pages, into
+ * @in (with the groups). Returns whether victims are wanted for them: a
+ * policy over its share (its pages go down even with no candidate up),
+ * or one whose candidates want more than its share has left (its own
+ * colder pages may go down for them). @over_pages: pages over the shares.
+ */
+static bool read_shares(struct daemon *d, struct hp_exchange_in *in, __u64 *over_pages)
+{
+	__s64 want[HP_EXCHANGE_GROUPS] = { 0 };
+	__u64 fast_bytes;
+	bool wanted = false;
+
+	_Static_assert(HP_POLICIES_MAX <= HP_EXCHANGE_GROUPS, "a group per policy");
+	*over_pages = 0;
+	if (!hp_policies_have_share(&d->policies))
+		return false;
+	hp_daemon_policies_measure(d, true);
+	fast_bytes = hp_daemon_fast_bytes(d);
+	for (int g = 0; g < HP_EXCHANGE_GROUPS; g++)
+		in->share_room[g] = HP_EXCHANGE_NO_SHARE;
+	for (size_t i = 0; i < in->ncand; i++)
+		if (d->cand_group[i] >= 0)
+			want[d->cand_group[i]] += d->cand[i].npages ? d->cand[i].npages : 1;
+	for (size_t i = 0; i < d->policies.n; i++) {
+		const struct hp_named_policy *p = &d->policies.p[i];
+		__s64 left;
+
+		if (!p->has_share)
+			continue;
+		left = (__s64)(hp_named_policy_share(p, fast_bytes) / (__u64)d->page_size) -
+		       (__s64)p->fast_pages;
+		in->share_room[i] = left;
+		if (left < 0)
+			*over_pages += (__u64)-left;
+		wanted |= left < 0 || want[i] > left;
+	}
+	in->cand_group = d->cand_group;
+	in->victim_group = d->victim_group;
+	in->victim_taken = d->victim_taken;
+	return wanted;
+}
+
 static void exchange(struct daemon *d, __u64 now, __u32 interval_ms, __u64 held[HP_HOLD_NR],
 		     __u64 *cpu_t)
 {
 	struct hp_exchange_in in = { .victim_heat = d->victim_heat,
 				     .victim_target = d->victim_target };
 	struct hp_exchange_out out = { .promote = d->promote_moves, .demote = d->demote_moves };
-	bool warm = hp_heat_window(d->heat) - d->start_window >= d->policy.min_idle;
-	__u64 short_nodes;
+	bool warm = hp_heat_window(d->heat) - d->start_window >= d->policy.min_idle, shares;
+	__u64 short_nodes, over_pages;
 
 	verify_pending(d);
 	hp_phase_lap(d, HP_PHASE_VERIFY, cpu_t);
@@ -596,7 +709,8 @@ static void exchange(struct daemon *d, __u64 now, __u32 interval_ms, __u64 held[
 	in.cand = d->cand;
 	in.cand_target = d->cand_target;
 	d->candidates += in.ncand;
-	if (!in.ncand)
+	shares = read_shares(d, &in, &over_pages);
+	if (!in.ncand && !over_pages)
 		return;
 	if (!d->have_backend || !in.budget) {
 		/* No backend (it failed), or rate_mbps=0: promotion is paused. */
@@ -617,18 +731,22 @@ static void exchange(struct daemon *d, __u64 now, __u32 interval_ms, __u64 held[
 			if (in.room[t] < 0)
 				in.room[t] = 0;
 	}
-	if (short_nodes && warm) {
-		__u64 want = 0;
+	if ((short_nodes || shares) && warm) {
+		__u64 want = over_pages;
 
 		for (size_t i = 0; i < in.ncand && want < in.budget; i++)
 			want += d->cand[i].npages ? d->cand[i].npages : 1;
 		/* Some of what is found will not be colder, or is taken already. */
-		in.nvictims = gather_victims(d, short_nodes, want + want / 2 + 64);
+		in.nvictims = gather_victims(d, short_nodes | (shares ? hp_daemon_fast_mask(d) : 0),
+					     want + want / 2 + 64, shares);
 		in.victims = d->victims;
 	}
 	hp_phase_lap(d, HP_PHASE_CENSUS, cpu_t);
 	memset(out.held, 0, sizeof(out.held));
+	memset(out.share_held, 0, sizeof(out.share_held));
 	hp_exchange_plan(&in, &out);
+	for (size_t i = 0; i < d->policies.n && i < HP_EXCHANGE_GROUPS; i++)
+		d->policies.p[i].held += out.share_held[i];
 	hp_phase_lap(d, HP_PHASE_PLAN, cpu_t);
 	if (!warm) {
 		out.held[HP_HOLD_WARMING_UP] += out.held[HP_HOLD_NO_ROOM];

@@ -40,8 +40,9 @@ static const char usage[] =
 	"                      size, 1024),\n"
 	"                      stats=SECONDS (5), socket=PATH (control socket,\n"
 	"                      /run/hotpage/hotpaged.sock), or policy.NAME=\"scope=...\n"
-	"                      promote=on|off demote=on|off\" (a named policy; with\n"
-	"                      none, \"default\" covers all); repeatable\n"
+	"                      promote=on|off demote=on|off share=SIZE|N%|none\"\n"
+	"                      (a named policy; with none, \"default\" covers all);\n"
+	"                      repeatable\n"
 	"  -d, --duration S    stop after S seconds (default: until SIGINT/SIGTERM)\n"
 	"  -v, --verbose       libbpf debug output, skipped sources\n";
 

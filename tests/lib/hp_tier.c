@@ -304,7 +304,12 @@ void tier_run(struct tier_work *w, double deadline_s, double settle_s, bool (*al
 	r->kernel_demoted = v1.demoted - v0.demoted;
 }
 
-pid_t tier_filler_start(uint64_t free_bytes)
+/*
+ * Forks a child that dies with the test and runs @body, which writes one
+ * byte to @ready once it is set up and never returns (ready_then_wait);
+ * returns once that byte came.
+ */
+static pid_t spawn(void (*body)(int ready, const void *arg), const void *arg, const char *what)
 {
 	int fds[2];
 	char c = 0;
@@ -314,27 +319,67 @@ pid_t tier_filler_start(uint64_t free_bytes)
 	pid = fork();
 	hp_check(pid >= 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
-		unsigned long mask = 1;
-		const size_t chunk = 1UL << 20;
-
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(fds[0]);
-		if (set_mempolicy(MPOL_BIND, &mask, 2))
-			_exit(2);
-		while (tier_zone_free(0) > free_bytes + chunk)
-			if (mmap(NULL, chunk, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE | MAP_LOCKED, -1,
-				 0) == MAP_FAILED)
-				_exit(3);
-		if (write(fds[1], &c, 1) != 1)
-			_exit(4);
-		for (;;)
-			pause();
+		body(fds[1], arg);
+		_exit(5);
 	}
 	close(fds[1]);
-	hp_check(read(fds[0], &c, 1) == 1, "the filler failed before it was ready");
+	hp_check(read(fds[0], &c, 1) == 1, "%s failed before it was ready", what);
 	close(fds[0]);
 	return pid;
+}
+
+static void ready_then_wait(int ready)
+{
+	char c = 0;
+
+	if (write(ready, &c, 1) != 1)
+		_exit(4);
+	for (;;)
+		pause();
+}
+
+static void filler_body(int ready, const void *arg)
+{
+	uint64_t free_bytes = *(const uint64_t *)arg;
+	unsigned long mask = 1;
+	const size_t chunk = 1UL << 20;
+
+	if (set_mempolicy(MPOL_BIND, &mask, 2))
+		_exit(2);
+	while (tier_zone_free(0) > free_bytes + chunk)
+		if (mmap(NULL, chunk, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE | MAP_LOCKED, -1,
+			 0) == MAP_FAILED)
+			_exit(3);
+	ready_then_wait(ready);
+}
+
+pid_t tier_filler_start(uint64_t free_bytes)
+{
+	return spawn(filler_body, &free_bytes, "the filler");
+}
+
+struct idle_args {
+	size_t npages;
+	int node;
+};
+
+static void idle_body(int ready, const void *arg)
+{
+	const struct idle_args *a = arg;
+	char *p = kmt_map_pages(a->npages, 11);
+
+	kmt_place(p, a->npages, a->node);
+	ready_then_wait(ready);
+}
+
+pid_t tier_idle_start(size_t npages, int node)
+{
+	struct idle_args a = { npages, node };
+
+	return spawn(idle_body, &a, "the idle process");
 }
 
 uint64_t tier_headroom_bytes(void)

@@ -114,6 +114,9 @@ void tier_run(struct tier_work *w, double deadline_s, double settle_s, bool (*al
  */
 pid_t tier_filler_start(uint64_t free_bytes);
 
+/* Forks a process with @npages of its own on @node that it never touches again. */
+pid_t tier_idle_start(size_t npages, int node);
+
 /* Node 0's headroom under the default policy: what hotpaged keeps free. */
 uint64_t tier_headroom_bytes(void);
 

@@ -149,34 +149,6 @@ static void place_cold(const struct hps_writer *w)
 	free(status);
 }
 
-/* A process with @npages on node 0 that it never touches again; killed with the test. */
-static pid_t idle_start(size_t npages)
-{
-	int fds[2];
-	char c = 0;
-	pid_t pid;
-
-	hp_check(!pipe(fds), "pipe: %s", strerror(errno));
-	pid = fork();
-	hp_check(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		char *p;
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		close(fds[0]);
-		p = kmt_map_pages(npages, 11);
-		kmt_place(p, npages, 0);
-		if (write(fds[1], &c, 1) != 1)
-			_exit(4);
-		for (;;)
-			pause();
-	}
-	close(fds[1]);
-	hp_check(read(fds[0], &c, 1) == 1, "the idle process failed before it was ready");
-	close(fds[0]);
-	return pid;
-}
-
 /* Pages of process @pid on @node (numa_maps), for the log. */
 static long long node_pages(pid_t pid, int node)
 {
@@ -214,7 +186,7 @@ static void run_exchange(const char *backend)
 		hps_writer_start(&w[i], WRITER_PAGES, 1000u * (unsigned int)i + 77, 1, HOT_DIV);
 		place_cold(&w[i]);
 	}
-	idle = idle_start(COLD_EXTRA_PAGES);
+	idle = tier_idle_start(COLD_EXTRA_PAGES, 0);
 	hps_scope_tgids(scope, sizeof(scope), w, WRITERS);
 	len = strlen(scope);
 	snprintf(scope + len, sizeof(scope) - len, ",%d", (int)idle);

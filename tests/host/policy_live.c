@@ -301,8 +301,11 @@ int main(void)
 	free(hpc_ok(sock, "policy attach web scope=cgroup:/web.slice"));
 	hp_check(hpc_stat(sock, "web", "promoted_pages") == 0, "stats: no policy web section");
 	text = hpc_ok(sock, "metrics");
-	hp_check(strstr(text, "hotpage_policy_promoted_pages_total{policy=\"web\"} 0\n") != NULL,
+	hp_check(strstr(text, "hotpage_policy_promoted_pages_total{policy=\"web\"} 0\n") != NULL &&
+			 strstr(text, "hotpage_policy_held_pages_by_reason_total{policy=\"web\","
+				      "reason=\"share_full\"} 0\n") != NULL,
 		 "metrics: no per-policy line:\n%.2000s", text);
+	hp_check(hpc_stat(sock, "web", "held_no_room") == 0, "stats: no held_no_room for web");
 	free(text);
 	free(hpc_ok(sock, "policy detach web"));
 	text = hpc_ok(sock, "stats");

@@ -28,6 +28,7 @@ struct plan_case {
 	struct hp_move up[MAXN], down[MAXN];
 	int cand_group[MAXN], vict_group[MAXN];
 	bool vict_taken[MAXN];
+	__u8 why[MAXN];
 	struct hp_exchange_in in;
 	struct hp_exchange_out out;
 };
@@ -160,9 +161,15 @@ static void test_shares(void **state)
 	/* Room on the node for all, share left for 2: 2 up, 3 held for the share. */
 	setup(&c, 5, 0, 100, 1000);
 	groups(&c, 2, HP_EXCHANGE_NO_SHARE);
+	c.out.cand_why = c.why;
 	hp_exchange_plan(&c.in, &c.out);
 	assert_int_equal(c.out.npromote, 2);
 	assert_int_equal(c.out.held[HP_HOLD_SHARE_FULL], 3);
+	/* Each candidate's own reason, for its policy's counters. */
+	assert_int_equal(c.why[0], HP_HOLD_NR);
+	assert_int_equal(c.why[1], HP_HOLD_NR);
+	for (int i = 2; i < 5; i++)
+		assert_int_equal(c.why[i], HP_HOLD_SHARE_FULL);
 
 	/* Over the share by 3 with no candidate: its 3 coldest go down, hot or not. */
 	setup(&c, 0, 6, 100, 1000);

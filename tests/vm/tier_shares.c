@@ -257,8 +257,13 @@ int main(void)
 		 ta < 0 ? "never within 5%" : "left it");
 	hp_check(within_5pct(fast_a, SHARE_A_MIB) && within_5pct(fast_b, SHARE_B_MIB),
 		 "hotpagectl's fast_bytes: a %.1f, b %.1f MiB", fast_a, fast_b);
-	hp_check(hpc_stat(sock, NULL, "held_share_full") > 0 && hpc_stat(sock, "a", "held_pages"),
-		 "nothing counted held for a full share");
+	hp_check(hpc_stat(sock, NULL, "held_share_full") > 0 &&
+			 hpc_stat(sock, "a", "held_share_full") > 0 &&
+			 hpc_stat(sock, "b", "held_share_full") > 0,
+		 "held for a full share: %llu in all, a %llu, b %llu",
+		 (unsigned long long)hpc_stat(sock, NULL, "held_share_full"),
+		 (unsigned long long)hpc_stat(sock, "a", "held_share_full"),
+		 (unsigned long long)hpc_stat(sock, "b", "held_share_full"));
 	hp_check(e2e_log_has(d.log, "share of the fast tier is full"),
 		 "the log does not say why pages were held (log %s)", d.log);
 

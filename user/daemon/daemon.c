@@ -486,6 +486,7 @@ static size_t work_arrays(struct daemon *d, struct work_array *a)
 		WORK_ARRAY(cand_group, CANDIDATES_MAX),
 		WORK_ARRAY(victim_group, VICTIMS_MAX),
 		WORK_ARRAY(victim_taken, VICTIMS_MAX),
+		WORK_ARRAY(cand_why, CANDIDATES_MAX),
 		WORK_ARRAY(promote_moves, CANDIDATES_MAX),
 		WORK_ARRAY(demote_moves, VICTIMS_MAX),
 		WORK_ARRAY(reqs, CANDIDATES_MAX),

@@ -211,7 +211,7 @@ static int cmd_policy_show_named(struct daemon *d, const char *name, struct hp_c
 		      "%spromoted_pages: %llu\ndemoted_pages: %llu\nheld_pages: %llu\n"
 		      "fast_bytes: %llu\n",
 		      buf, (unsigned long long)p->promoted, (unsigned long long)p->demoted,
-		      (unsigned long long)p->held,
+		      (unsigned long long)hp_named_policy_held(p),
 		      (unsigned long long)(p->fast_pages * (__u64)d->page_size));
 	if (p->has_share)
 		hp_ctl_printf(
@@ -310,7 +310,7 @@ static int cmd_policy_list(struct daemon *d, struct hp_ctl_out *out)
 			      p->name, scope, p->promote ? "on" : "off", p->demote ? "on" : "off",
 			      share, (double)p->fast_pages * (double)d->page_size / (1 << 20),
 			      (unsigned long long)p->promoted, (unsigned long long)p->demoted,
-			      (unsigned long long)p->held);
+			      (unsigned long long)hp_named_policy_held(p));
 	}
 	dir = opendir("/proc");
 	if (!dir)
@@ -469,7 +469,7 @@ struct stat_item {
 	const char *metric_key, *metric_label_key, *metric_label;
 };
 
-#define STAT_ITEMS_MAX 512
+#define STAT_ITEMS_MAX 2048 /* 16 policies with every reason, and the rest */
 
 struct stat_list {
 	struct stat_item item[STAT_ITEMS_MAX];
@@ -820,8 +820,21 @@ static void collect_policies(struct daemon *d, struct stat_list *l)
 			 "Base pages of the policy's scope demoted.", p->demoted);
 		stat_add(
 			l, SEC_POLICY, p->name, "held_pages", true,
-			"Hot pages kept where they are by promote=off or the share, summed over rounds.",
-			p->held);
+			"Hot pages of the policy's scope held back, all reasons, summed over rounds.",
+			hp_named_policy_held(p));
+		for (int r = 0; r < HP_HOLD_NR; r++) {
+			char key[40];
+
+			snprintf(key, sizeof(key), "held_%s", hp_hold_name((enum hp_hold)r));
+			stat_add(l, SEC_POLICY, p->name, key, true,
+				 "Hot pages of the policy's scope held back, by reason.",
+				 p->held[r]);
+			if (l->n) {
+				l->item[l->n - 1].metric_key = "held_pages_by_reason";
+				l->item[l->n - 1].metric_label_key = "reason";
+				l->item[l->n - 1].metric_label = hp_hold_name((enum hp_hold)r);
+			}
+		}
 		stat_add(l, SEC_POLICY, p->name, "fast_bytes", false,
 			 "Memory of the policy's scope on the fast tier now.",
 			 p->fast_pages * (__u64)d->page_size);
@@ -968,13 +981,16 @@ static void metrics_text(struct daemon *d, const struct stat_list *l, struct hp_
 				continue;
 			done[j] = true;
 			hp_ctl_printf(out, "%s", name);
-			if (it->metric_label_key) {
-				hp_ctl_printf(out, "{%s=\"", it->metric_label_key);
-				prom_label(out, it->metric_label);
-				hp_ctl_printf(out, "\"}");
-			} else if (label_key[it->section]) {
+			/* The section's label (policy="db"), then the metric's own (reason="..."). */
+			if (label_key[it->section]) {
 				hp_ctl_printf(out, "{%s=\"", label_key[it->section]);
 				prom_label(out, it->label);
+				hp_ctl_printf(out, "\"%s", it->metric_label_key ? "," : "}");
+			}
+			if (it->metric_label_key) {
+				hp_ctl_printf(out, "%s%s=\"", label_key[it->section] ? "" : "{",
+					      it->metric_label_key);
+				prom_label(out, it->metric_label);
 				hp_ctl_printf(out, "\"}");
 			}
 			hp_ctl_printf(out, " %llu\n", (unsigned long long)it->value);

@@ -30,7 +30,7 @@
 #include "transport.h"
 
 #define EVENT_BATCH 4096
-#define WORK_ARRAYS_NR 18 /* daemon.c: work_arrays */
+#define WORK_ARRAYS_NR 19 /* daemon.c: work_arrays */
 #define POLICY_CACHE_SLOTS 256 /* processes whose policy a round remembers */
 /* backend=auto on move_pages: how often to look whether kmigrated.ko is back. */
 #define BACKEND_RECHECK_NS (3ULL * 1000000000ULL)
@@ -134,6 +134,7 @@ struct daemon {
 	int *victim_target;
 	int *cand_group, *victim_group; /* the index of their policy, or -1 */
 	bool *victim_taken;
+	__u8 *cand_why; /* CANDIDATES_MAX: why the plan held each back, or HP_HOLD_NR */
 	struct hp_move *promote_moves, *demote_moves;
 	struct hp_promote_req *reqs;
 	__u8 *outcome;

@@ -178,7 +178,12 @@ void hp_daemon_policies_rank(struct daemon *d, size_t *n, __u64 held[HP_HOLD_NR]
 	/* The pages a program keeps in place leave the list; the others keep their order. */
 	for (size_t i = 0; i < *n; i++) {
 		if (d->cand_score[i] == HP_SCORE_KEEP) {
-			held[HP_HOLD_POLICY_KEEP] += d->cand[i].npages ? d->cand[i].npages : 1;
+			struct hp_named_policy *np = hp_daemon_policy_of(d, d->cand[i].tgid);
+			__u64 pages = d->cand[i].npages ? d->cand[i].npages : 1;
+
+			held[HP_HOLD_POLICY_KEEP] += pages;
+			if (np)
+				np->held[HP_HOLD_POLICY_KEEP] += pages;
 			continue;
 		}
 		d->cand[k] = d->cand[i];

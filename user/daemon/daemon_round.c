@@ -145,12 +145,26 @@ static bool moved_lately(const struct daemon *d, __u32 tgid, __u64 vaddr, __u64 
 						       hp_heat_window(d->heat)) < guard_windows(d);
 }
 
+/* The policy at index @i, or NULL for -1. */
+static struct hp_named_policy *policy_at(struct daemon *d, int i)
+{
+	return i >= 0 && (size_t)i < d->policies.n ? &d->policies.p[i] : NULL;
+}
+
 /* The index of the policy @tgid's pages fall under, or -1. */
 static int policy_index(struct daemon *d, __u32 tgid)
 {
 	const struct hp_named_policy *np = hp_daemon_policy_of(d, tgid);
 
 	return np ? (int)(np - d->policies.p) : -1;
+}
+
+/* @pages held back for @why, counted for the round and for their policy @np (if any). */
+static void hold(__u64 held[HP_HOLD_NR], struct hp_named_policy *np, enum hp_hold why, __u64 pages)
+{
+	held[why] += pages;
+	if (np)
+		np->held[why] += pages;
 }
 
 /* The census looks at a process's pages when the scope and its policy let them go down. */
@@ -228,21 +242,20 @@ static size_t gather_candidates(struct daemon *d, __u64 held[HP_HOLD_NR])
 			continue;
 		}
 		if (!np->promote) {
-			np->held += pages;
-			held[HP_HOLD_POLICY_OFF] += pages;
+			hold(held, np, HP_HOLD_POLICY_OFF, pages);
 			continue;
 		}
 		if (moved_lately(d, p->tgid, p->vaddr, p->pfn)) {
-			held[HP_HOLD_PINGPONG] += pages;
+			hold(held, np, HP_HOLD_PINGPONG, pages);
 			continue;
 		}
 		if (d->backend.needs_vaddr && (!p->tgid || !p->vaddr)) {
-			held[HP_HOLD_NO_ADDRESS] += pages;
+			hold(held, np, HP_HOLD_NO_ADDRESS, pages);
 			continue;
 		}
 		target = hp_policy_target_for(&d->policy, &d->topo, p->access_node, p->page_node);
 		if (target < 0 || target >= HP_EXCHANGE_NODES) {
-			held[HP_HOLD_NO_TARGET] += pages;
+			hold(held, np, HP_HOLD_NO_TARGET, pages);
 			continue;
 		}
 		d->cand[k] = *p;
@@ -636,7 +649,8 @@ static bool execute(struct daemon *d, const struct hp_move *moves, size_t n, str
 			moved(d, m, seen, &nseen);
 			continue;
 		}
-		held[HP_HOLD_REFUSED] += m->npages;
+		hold(held, m->demote ? NULL : hp_daemon_policy_of(d, m->tgid), HP_HOLD_REFUSED,
+		     m->npages);
 		if (!m->demote && (o == HP_PROMOTE_NO_PROCESS || o == HP_PROMOTE_NOT_PRESENT ||
 				   o == HP_PROMOTE_NOT_MAPPED || o == HP_PROMOTE_BAD_PFN ||
 				   o == HP_PROMOTE_ALREADY_THERE))
@@ -715,8 +729,8 @@ static void exchange(struct daemon *d, __u64 now, __u32 interval_ms, __u64 held[
 	if (!d->have_backend || !in.budget) {
 		/* No backend (it failed), or rate_mbps=0: promotion is paused. */
 		for (size_t i = 0; i < in.ncand; i++)
-			held[d->have_backend ? HP_HOLD_BUDGET : HP_HOLD_REFUSED] +=
-				d->cand[i].npages;
+			hold(held, policy_at(d, d->cand_group[i]),
+			     d->have_backend ? HP_HOLD_BUDGET : HP_HOLD_REFUSED, d->cand[i].npages);
 		return;
 	}
 	short_nodes = read_room(d, in.ncand, in.budget, in.room);
@@ -743,17 +757,20 @@ static void exchange(struct daemon *d, __u64 now, __u32 interval_ms, __u64 held[
 	}
 	hp_phase_lap(d, HP_PHASE_CENSUS, cpu_t);
 	memset(out.held, 0, sizeof(out.held));
-	memset(out.share_held, 0, sizeof(out.share_held));
+	out.cand_why = d->cand_why;
 	hp_exchange_plan(&in, &out);
-	for (size_t i = 0; i < d->policies.n && i < HP_EXCHANGE_GROUPS; i++)
-		d->policies.p[i].held += out.share_held[i];
 	hp_phase_lap(d, HP_PHASE_PLAN, cpu_t);
-	if (!warm) {
-		out.held[HP_HOLD_WARMING_UP] += out.held[HP_HOLD_NO_ROOM];
-		out.held[HP_HOLD_NO_ROOM] = 0;
+	/* Per policy, each candidate held back by its reason; the round's sums agree. */
+	for (size_t i = 0; i < in.ncand; i++) {
+		enum hp_hold why = (enum hp_hold)d->cand_why[i];
+
+		if (why == HP_HOLD_NR)
+			continue;
+		if (!warm && why == HP_HOLD_NO_ROOM)
+			why = HP_HOLD_WARMING_UP;
+		hold(held, policy_at(d, d->cand_group[i]), why,
+		     d->cand[i].npages ? d->cand[i].npages : 1);
 	}
-	for (int r = 0; r < HP_HOLD_NR; r++)
-		held[r] += out.held[r];
 	/*
 	 * Down first: their room is what the candidates held back wait for.
 	 * One load of the backend's program serves both; it stays loaded

@@ -179,6 +179,13 @@ static void evict_over_share(struct plan *pl)
 	}
 }
 
+static void hold(struct hp_exchange_out *out, size_t c, enum hp_hold why, __u64 pages)
+{
+	out->held[why] += pages;
+	if (out->cand_why)
+		out->cand_why[c] = (__u8)why;
+}
+
 void hp_exchange_plan(const struct hp_exchange_in *in, struct hp_exchange_out *out)
 {
 	struct plan pl = { .in = in, .out = out, .budget = in->budget };
@@ -197,20 +204,20 @@ void hp_exchange_plan(const struct hp_exchange_in *in, struct hp_exchange_out *o
 		__u64 n = p->npages ? p->npages : 1;
 		enum hp_hold why;
 
+		if (out->cand_why)
+			out->cand_why[c] = HP_HOLD_NR;
 		if (t < 0 || t >= HP_EXCHANGE_NODES) {
-			out->held[HP_HOLD_NO_TARGET] += n;
+			hold(out, c, HP_HOLD_NO_TARGET, n);
 			continue;
 		}
 		if (pl.budget < n) {
-			out->held[HP_HOLD_BUDGET] += n;
+			hold(out, c, HP_HOLD_BUDGET, n);
 			continue;
 		}
 		if (g >= 0 && pl.share[g] < (__s64)n) {
 			why = make_share(&pl, g, n, p->heat);
 			if (why != HP_HOLD_NR) {
-				out->held[why] += n;
-				if (why == HP_HOLD_SHARE_FULL)
-					out->share_held[g] += n;
+				hold(out, c, why, n);
 				continue;
 			}
 		}
@@ -233,6 +240,6 @@ void hp_exchange_plan(const struct hp_exchange_in *in, struct hp_exchange_out *o
 				pl.share[g] -= (__s64)n;
 			why = HP_HOLD_MAKING_ROOM;
 		}
-		out->held[why] += n;
+		hold(out, c, why, n);
 	}
 }

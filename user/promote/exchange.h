@@ -100,7 +100,7 @@ struct hp_exchange_out {
 	struct hp_move *demote; /* room for in->nvictims */
 	size_t ndemote;
 	__u64 held[HP_HOLD_NR]; /* added to: pages per reason */
-	__u64 share_held[HP_EXCHANGE_GROUPS]; /* added to: pages held for their group's share */
+	__u8 *cand_why; /* NULL, or room for in->ncand: each one's reason, HP_HOLD_NR if it moves */
 };
 
 void hp_exchange_plan(const struct hp_exchange_in *in, struct hp_exchange_out *out);

@@ -179,6 +179,15 @@ __u64 hp_named_policy_share(const struct hp_named_policy *p, __u64 fast_bytes)
 	return p->share_bytes;
 }
 
+__u64 hp_named_policy_held(const struct hp_named_policy *p)
+{
+	__u64 sum = 0;
+
+	for (int r = 0; r < HP_HOLD_NR; r++)
+		sum += p->held[r];
+	return sum;
+}
+
 bool hp_policies_have_share(const struct hp_policies *ps)
 {
 	for (size_t i = 0; i < ps->n; i++)

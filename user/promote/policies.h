@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 
+#include "exchange.h"
 #include "policy.h"
 
 struct hp_score_prog;
@@ -56,7 +57,7 @@ struct hp_named_policy {
 	__u64 prog_runs, prog_cpu_ns;
 	/* base pages, since it was attached */
 	__u64 promoted, demoted;
-	__u64 held; /* hot pages kept where they are by promote=off or its share */
+	__u64 held[HP_HOLD_NR]; /* hot pages held back, by reason */
 	__u64 fast_pages; /* its pages on the fast tier, when last measured */
 };
 
@@ -84,6 +85,9 @@ const struct hp_named_policy *hp_policies_find(const struct hp_policies *ps, con
 
 /* @p's share in bytes of a fast tier of @fast_bytes; UINT64_MAX when it has none. */
 __u64 hp_named_policy_share(const struct hp_named_policy *p, __u64 fast_bytes);
+
+/* Hot pages of @p held back, all reasons. */
+__u64 hp_named_policy_held(const struct hp_named_policy *p);
 
 /* Whether some policy has a share. */
 bool hp_policies_have_share(const struct hp_policies *ps);

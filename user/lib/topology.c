@@ -426,7 +426,7 @@ int hp_topology_demotion_target(const struct hp_topology *topo, int node)
 
 /* One zone of zoneinfo, in pages. */
 struct zone_marks {
-	unsigned long long free, pcp, promo, high, low, reserve, managed;
+	unsigned long long free, promo, high, low, reserve, managed;
 	bool have_promo;
 };
 
@@ -459,10 +459,10 @@ static void zone_add(const struct zone_marks *z, struct hp_node_zones *out, unsi
 
 	if (!z->managed)
 		return;
-	out->free = (z->free + z->pcp) * page;
+	out->free = z->free * page;
 	out->promo = promo * page;
 	out->reserve = z->reserve * page;
-	out->room = ((__s64)(z->free + z->pcp) - (__s64)promo - (__s64)z->reserve) * (__s64)page;
+	out->room = ((__s64)z->free - (__s64)promo - (__s64)z->reserve) * (__s64)page;
 }
 
 /* "protection: (0, 991, 991, 991, 991)": the largest, what the highest zone type must leave. */
@@ -526,8 +526,6 @@ int hp_topology_node_zones(const struct hp_topology *topo, int node, struct hp_n
 			z.low = v;
 		else if (sscanf(line, " managed %llu", &v) == 1)
 			z.managed = v;
-		else if (sscanf(line, " count: %llu", &v) == 1)
-			z.pcp += v; /* one per CPU, under "pagesets" */
 		else if (strstr(line, "protection:"))
 			z.reserve = max_protection(line);
 	}

@@ -82,15 +82,13 @@ int hp_topology_demotion_target(const struct hp_topology *topo, int node);
  * zone that movable allocations, promotion's included, fill first.
  */
 struct hp_node_zones {
-	__u64 free; /* free pages, with those on the CPUs' free lists */
+	__u64 free; /* free pages */
 	__u64 promo; /* promotion watermark, and one watermark gap (high - low) above it */
 	__u64 reserve; /* lowmem reserve that a movable allocation must leave */
 	/*
 	 * What a movable allocation can take above the promotion watermark
-	 * (free - promo - reserve); negative when the zone is below it. The
-	 * pages on the CPUs' free lists (pagesets) count as free: an
-	 * allocation takes them first, and pages freed by a move land there,
-	 * up to thousands a CPU, where zone_watermark_ok() does not see them.
+	 * (free - promo - reserve, as zone_watermark_ok() judges); negative
+	 * when the zone is below it.
 	 */
 	__s64 room;
 };

@@ -3,15 +3,19 @@
  * Guest test (--tier boots): two policies share a full fast tier.
  * Workloads A and B run in cgroups of their own, each with HOT_MIB it
  * keeps touching on node 1 and COLD_MIB it never touches again on node 0;
- * node 0 has no room besides (the filler). hotpaged runs with its default
- * sources, backend and settings, and two policies in place of the default:
+ * an idle process holds REST_MIB more on node 0, and node 0 has no room
+ * besides (the filler). hotpaged runs with its default sources, backend
+ * and settings, and three policies in place of the default:
  *
- *   policy.a = scope=cgroup:/hp-share-a share=32M
- *   policy.b = scope=cgroup:/hp-share-b share=16M
+ *   policy.a    = scope=cgroup:/hp-share-a share=32M
+ *   policy.b    = scope=cgroup:/hp-share-b share=16M
+ *   policy.rest = scope=tgids:<the idle process>
  *
- * so A starts under its share by 8 MiB and B over it by 8 MiB, and the
- * only way either gets its hot pages up is to trade them for its own cold
- * ones. An outsider process no policy covers keeps its hot pages on node 1.
+ * so A starts under its share by 8 MiB and B over it by 8 MiB: B trades
+ * its cold pages for hot ones and sends 8 MiB down, A trades its own and
+ * grows into room made from the rest's idle pages (node 0's free memory
+ * drifts by megabytes on its own, more than B's 8 MiB on some kernels).
+ * An outsider process no policy covers keeps its hot pages on node 1.
  *
  * Pass when:
  *  - A and B each end with their memory on node 0 (the cgroup's anon
@@ -33,6 +37,7 @@
 
 #define HOT_MIB 48
 #define COLD_MIB 24
+#define REST_MIB 32
 #define SHARE_A_MIB 32
 #define SHARE_B_MIB 16
 #define SHARE_A2_MIB 16
@@ -196,10 +201,13 @@ int main(void)
 	const char *tier = getenv("HOTPAGE_VM_TIER");
 	struct workload a = { .cgroup = "hp-share-a" }, b = { .cgroup = "hp-share-b" };
 	static int b_before[AREA_PAGES], b_after[AREA_PAGES];
+	char rest[64];
 	const char *argv[] = { "-p", "policy.a=scope=cgroup:/hp-share-a share=32M",
 			       "-p", "policy.b=scope=cgroup:/hp-share-b share=16M",
+			       "-p", rest,
 			       "-p", "stats=5",
 			       NULL };
+	pid_t idle;
 	bool memory_was_on;
 	struct e2e_outsider out;
 	struct e2e_daemon d = { 0 };
@@ -235,6 +243,8 @@ int main(void)
 	workload_start(&b);
 	e2e_outsider_start(&out, HOT_PAGES);
 	/* Full: no room above the headroom; what comes up, something goes down for. */
+	idle = tier_idle_start((size_t)REST_MIB << 20 >> 12, 0);
+	snprintf(rest, sizeof(rest), "policy.rest=scope=tgids:%d", (int)idle);
 	filler = tier_filler_start(tier_headroom_bytes());
 	e2e_daemon_start(&d, "/tmp/tier_shares.log", argv);
 	report("start", &a, &b);
@@ -286,6 +296,7 @@ int main(void)
 
 	e2e_daemon_stop(&d);
 	e2e_kill(filler);
+	e2e_kill(idle);
 	e2e_kill(out.pid);
 	e2e_kill(a.pid);
 	e2e_kill(b.pid);

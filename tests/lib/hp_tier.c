@@ -257,6 +257,8 @@ void tier_vmstat(struct tier_vmstat *v)
 	v->demoted += d > 0 ? d : 0;
 	/* Compaction's migrations, an upper bound: pages it isolated, as sources or targets. */
 	v->compacted = kmt_vmstat("compact_isolated");
+	d = kmt_vmstat("thp_collapse_alloc");
+	v->collapsed = d > 0 ? d : 0;
 }
 
 void tier_run(struct tier_work *w, double deadline_s, double settle_s, bool (*alive)(void *),

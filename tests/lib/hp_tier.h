@@ -85,6 +85,7 @@ uint64_t tier_node_free(int node);
 /* Pages migrated by anyone, promoted and demoted by the kernel: /proc/vmstat. */
 struct tier_vmstat {
 	long long migrated, promoted, demoted, compacted;
+	long long collapsed; /* huge pages khugepaged made */
 };
 
 void tier_vmstat(struct tier_vmstat *v);

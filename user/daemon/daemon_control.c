@@ -674,6 +674,10 @@ static void collect_daemon(struct daemon *d, struct stat_list *l)
 	stat_add(l, SEC_DAEMON, "", "demoted_pages", true,
 		 "Base pages demoted (moved, or queued in kmigrated and found moved).",
 		 d->demote.pages);
+	stat_add(
+		l, SEC_DAEMON, "", "pending_moves", false,
+		"Moves handed to kmigrated that hotpaged has not checked yet (they count once checked).",
+		d->npending);
 	stat_add(l, SEC_DAEMON, "", "promote_not_moved", true,
 		 "Base pages kmigrated took to promote and that were still in place after.",
 		 d->promote.not_moved);

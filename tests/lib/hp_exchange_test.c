@@ -7,6 +7,15 @@ static bool exchange_alive(void *arg)
 	return e2e_daemon_alive(arg);
 }
 
+static void exchange_ctl(const char *args)
+{
+	char root[PATH_MAX], cmd[PATH_MAX + 128];
+
+	kmt_repo_root(root, sizeof(root));
+	snprintf(cmd, sizeof(cmd), "%s/build/bin/hotpagectl %s > /dev/null", root, args);
+	hp_check(system(cmd) == 0, "%s failed", cmd);
+}
+
 /* hotpaged's counter @key (hotpagectl stats, section daemon). */
 static long long exchange_daemon_counter(const char *key)
 {
@@ -213,7 +222,8 @@ void exchange_run(const struct exchange_scenario *s)
 	struct tier_result r;
 	struct tier_work w;
 	char log[128];
-	long long before[2];
+	long long before[2], rate;
+	char set_rate[64];
 	pid_t filler = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -247,11 +257,28 @@ void exchange_run(const struct exchange_scenario *s)
 		       (double)tier_headroom_bytes() / (1 << 20),
 		       (double)w.nhot * KMT_PAGE / (1 << 20));
 	}
-	/* From here on: the workload's run, not its setup. */
+	/*
+	 * From here on: the workload's run, not its setup. hotpaged counts a
+	 * move a round after kmigrated made it; a baseline taken in between
+	 * would put the move on the module's side of the line and on
+	 * hotpaged's other side. So the moves are paused until hotpaged has
+	 * checked everything the module did, the counters are read, and the
+	 * moves resume at the default rate.
+	 */
+	rate = exchange_daemon_counter("policy_rate_mbps");
+	hp_check(rate > 0, "%s: hotpaged's rate_mbps is %lld", s->name, rate);
+	exchange_ctl("policy set rate_mbps=0");
+	for (int i = 0; i < 100 && exchange_daemon_counter("pending_moves") != 0; i++)
+		usleep(100 * 1000);
+	hp_check(exchange_daemon_counter("pending_moves") == 0,
+		 "%s: hotpaged still has moves to check 10 s after they were paused", s->name);
+	kmt_wait_idle(30000);
 	before[0] = exchange_daemon_counter("promoted_pages");
 	before[1] = exchange_daemon_counter("demoted_pages");
 	kmt_stats(-1, m0);
 	tier_vmstat(&v0);
+	snprintf(set_rate, sizeof(set_rate), "policy set rate_mbps=%lld", rate);
+	exchange_ctl(set_rate);
 	tier_run(&w, EXCHANGE_DEADLINE_S, EXCHANGE_SETTLE_S, exchange_alive, &d, &r);
 	exchange_check(s->name, s, &w, &r);
 	if (s->shift) {

@@ -252,6 +252,20 @@ struct hp_named_policy *hp_daemon_policy_of(struct daemon *d, __u32 tgid)
 	return idx < 0 ? NULL : &d->policies.p[idx];
 }
 
+/* The "N<node>=<count>" fields of @line (numa_maps, memory.numa_stat) on the nodes of @fast. */
+static unsigned long long fast_sum(const char *line, __u64 fast)
+{
+	unsigned long long n, sum = 0;
+	const char *tok;
+	int node;
+
+	for (tok = strstr(line, " N"); tok; tok = strstr(tok + 1, " N"))
+		if (sscanf(tok, " N%d=%llu", &node, &n) == 2 && node >= 0 && node < 64 &&
+		    (fast >> node & 1))
+			sum += n;
+	return sum;
+}
+
 /* Pages of @tgid on the nodes of @fast (numa_maps: N<node>=<pages of the mapping's size>). */
 static __u64 tgid_fast_pages(__u32 tgid, __u64 fast, long page_size)
 {
@@ -264,17 +278,12 @@ static __u64 tgid_fast_pages(__u32 tgid, __u64 fast, long page_size)
 	if (!f)
 		return 0;
 	while (fgets(line, sizeof(line), f)) {
-		unsigned long long n, kb = (unsigned long long)page_size / 1024, line_pages = 0;
+		unsigned long long kb = (unsigned long long)page_size / 1024;
 		const char *tok = strstr(line, "kernelpagesize_kB=");
-		int node;
 
 		if (tok)
 			sscanf(tok, "kernelpagesize_kB=%llu", &kb);
-		for (tok = strstr(line, " N"); tok; tok = strstr(tok + 1, " N"))
-			if (sscanf(tok, " N%d=%llu", &node, &n) == 2 && node >= 0 && node < 64 &&
-			    (fast >> node & 1))
-				line_pages += n;
-		pages += line_pages * kb * 1024 / (unsigned long long)page_size;
+		pages += fast_sum(line, fast) * kb * 1024 / (unsigned long long)page_size;
 	}
 	fclose(f);
 	return pages;
@@ -294,17 +303,11 @@ static __u64 cgroup_fast_pages(const char *path, __u64 fast, long page_size)
 		return 0;
 	while (fgets(line, sizeof(line), f)) {
 		char key[32];
-		const char *tok;
-		unsigned long long n;
-		int node;
 
 		if (sscanf(line, "%31s", key) != 1 ||
 		    (strcmp(key, "anon") != 0 && strcmp(key, "file_mapped") != 0))
 			continue;
-		for (tok = strstr(line, " N"); tok; tok = strstr(tok + 1, " N"))
-			if (sscanf(tok, " N%d=%llu", &node, &n) == 2 && node >= 0 && node < 64 &&
-			    (fast >> node & 1))
-				bytes += n;
+		bytes += fast_sum(line, fast);
 	}
 	fclose(f);
 	return bytes / (__u64)page_size;

@@ -194,6 +194,15 @@ static void test_census(void **state)
 	q.min_idle = 200;
 	hp_census_rewind(c);
 	assert_int_equal(hp_census_run(c, h, &q, v, 64), 0);
+	/* A process whose policy is over its share: all of its pages, in use last. */
+	q.take_all = admit_100;
+	hp_census_rewind(c);
+	n = hp_census_run(c, h, &q, v, 64);
+	assert_int_equal(n, 5); /* 100..103 and 106; not 107 (mlocked) nor N1 + 5 */
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(v[i].tgid, 100);
+	assert_int_equal(v[4].pfn, 106);
+	assert_true(v[4].idle < v[3].idle);
 	hp_census_free(c);
 	hp_heat_destroy(h);
 	hp_phys_ranges_free(&r);

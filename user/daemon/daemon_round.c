@@ -184,6 +184,18 @@ static bool census_skip(__u32 tgid, __u64 vaddr, void *arg)
 	return moved_lately(arg, tgid, vaddr, 0);
 }
 
+/*
+ * Every fast-tier page of a process whose policy is over its share may go
+ * down, idle or not: a workload that uses all it has would otherwise keep
+ * what its share no longer grants.
+ */
+static bool census_take_all(__u32 tgid, void *arg)
+{
+	const struct hp_named_policy *np = hp_daemon_policy_of(arg, tgid);
+
+	return np && np->over_share;
+}
+
 static int cmp_cand_pfn(const void *a, const void *b)
 {
 	const struct hp_hot_page *x = a, *y = b;
@@ -326,7 +338,15 @@ static bool kswapd_demoting(struct daemon *d)
 struct share_victims {
 	struct daemon *d;
 	size_t n;
+	size_t ncensus; /* the census's, first, by frame */
 };
+
+static int cmp_victim_pfn(const void *a, const void *b)
+{
+	const struct hp_victim *x = a, *y = b;
+
+	return x->pfn < y->pfn ? -1 : x->pfn > y->pfn;
+}
 
 /* A hot page of the fast tier whose policy has a share: it may have to go down for it. */
 static bool add_share_victim(struct hp_hot_page *p, void *arg)
@@ -340,6 +360,10 @@ static bool add_share_victim(struct hp_hot_page *p, void *arg)
 		return true;
 	np = hp_daemon_policy_of(d, p->tgid);
 	if (!np || !np->has_share || !np->demote || moved_lately(d, p->tgid, p->vaddr, p->pfn))
+		return true;
+	/* The census offered it already (its policy is over its share). */
+	if (bsearch(&(struct hp_victim){ .pfn = p->pfn }, d->victims, a->ncensus,
+		    sizeof(*d->victims), cmp_victim_pfn))
 		return true;
 	d->victims[a->n++] = (struct hp_victim){
 		.pfn = p->pfn,
@@ -364,14 +388,15 @@ static int cmp_victim_cold(const void *a, const void *b, void *heat)
 }
 
 /*
- * After the census's idle pages, the hot pages of the fast tier whose
+ * After the census's pages, the hot pages of the fast tier whose
  * policies have a share (they go down when their policy is over it, or for
  * a hotter page of their own), all coldest first.
  */
 static size_t add_share_victims(struct daemon *d, size_t n)
 {
-	struct share_victims a = { d, n };
+	struct share_victims a = { d, n, n };
 
+	qsort(d->victims, n, sizeof(*d->victims), cmp_victim_pfn);
 	hp_hotset_filter(d->top_set, add_share_victim, &a);
 	qsort_r(d->victims, a.n, sizeof(*d->victims), cmp_victim_cold, d->heat);
 	return a.n;
@@ -389,6 +414,7 @@ static size_t gather_victims(struct daemon *d, __u64 nodes, size_t want, bool sh
 		.budget_pages = CENSUS_BUDGET_PAGES,
 		.admit = census_admit,
 		.skip = d->policy.pingpong_ms ? census_skip : NULL,
+		.take_all = shares ? census_take_all : NULL,
 		.arg = d,
 		.exclusive_only = d->backend.needs_vaddr, /* move_pages(2) */
 	};
@@ -674,6 +700,8 @@ static bool read_shares(struct daemon *d, struct hp_exchange_in *in, __u64 *over
 
 	_Static_assert(HP_POLICIES_MAX <= HP_EXCHANGE_GROUPS, "a group per policy");
 	*over_pages = 0;
+	for (size_t i = 0; i < d->policies.n; i++)
+		d->policies.p[i].over_share = false;
 	if (!hp_policies_have_share(&d->policies))
 		return false;
 	hp_daemon_policies_measure(d, true);
@@ -684,7 +712,7 @@ static bool read_shares(struct daemon *d, struct hp_exchange_in *in, __u64 *over
 		if (d->cand_group[i] >= 0)
 			want[d->cand_group[i]] += d->cand[i].npages ? d->cand[i].npages : 1;
 	for (size_t i = 0; i < d->policies.n; i++) {
-		const struct hp_named_policy *p = &d->policies.p[i];
+		struct hp_named_policy *p = &d->policies.p[i];
 		__s64 left;
 
 		if (!p->has_share)
@@ -692,6 +720,7 @@ static bool read_shares(struct daemon *d, struct hp_exchange_in *in, __u64 *over
 		left = (__s64)(hp_named_policy_share(p, fast_bytes) / (__u64)d->page_size) -
 		       (__s64)p->fast_pages;
 		in->share_room[i] = left;
+		p->over_share = left < 0;
 		if (left < 0)
 			*over_pages += (__u64)-left;
 		wanted |= left < 0 || want[i] > left;

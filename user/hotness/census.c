@@ -206,12 +206,18 @@ static bool raw_add(struct hp_census *c, size_t *n, const struct hp_victim *v)
 	return true;
 }
 
+static bool taken_whole(const struct hp_census_query *q, __u32 tgid)
+{
+	return q->take_all && q->take_all(tgid, q->arg);
+}
+
 /* One read of the current process's pagemap; false when the process is done. */
 static bool walk_step(struct hp_census *c, const struct hp_heat *heat,
 		      const struct hp_census_query *q, size_t *budget, size_t *nraw)
 {
 	const struct census_vma *vma = &c->vmas[c->vma];
 	__u64 n = (vma->end - c->addr) / PAGE_4K;
+	unsigned int min_idle = taken_whole(q, c->tgid) ? 0 : q->min_idle;
 	ssize_t got;
 
 	if (n > READ_PAGES)
@@ -235,7 +241,7 @@ static bool walk_step(struct hp_census *c, const struct hp_heat *heat,
 		if (node < 0 || node >= 64 || !(q->node_mask >> node & 1))
 			continue;
 		v.idle = (__u16)hp_heat_idle(heat, pfn);
-		if (v.idle < q->min_idle)
+		if (v.idle < min_idle)
 			continue;
 		c->st.found++;
 		v.pfn = pfn;
@@ -372,7 +378,8 @@ size_t hp_census_run(struct hp_census *c, const struct hp_heat *heat,
 			stop_walking(c);
 	}
 	for (size_t i = 0; i < nraw; i++)
-		if (kernel_agrees(c, heat, q, &c->raw[i]) && c->raw[i].idle >= q->min_idle)
+		if (kernel_agrees(c, heat, q, &c->raw[i]) &&
+		    (c->raw[i].idle >= q->min_idle || taken_whole(q, c->raw[i].tgid)))
 			c->raw[n++] = c->raw[i];
 	/* Each frame once (shared pages, pages of one huge page), coldest first. */
 	qsort(c->raw, n, sizeof(*c->raw), cmp_pfn);

@@ -44,6 +44,13 @@ struct hp_census_query {
 	bool (*admit)(__u32 tgid, void *arg);
 	/* Whether to pass over the page at @vaddr of @tgid (NULL: none): recently moved. */
 	bool (*skip)(__u32 tgid, __u64 vaddr, void *arg);
+	/*
+	 * Whether to offer @tgid's pages on those nodes however recently they
+	 * were used (NULL: none): its policy holds more of the fast tier than
+	 * its share, and only its idle pages would shrink it no faster than
+	 * they go idle. They come after the idle pages, least idle last.
+	 */
+	bool (*take_all)(__u32 tgid, void *arg);
 	void *arg;
 	/*
 	 * Leave out pages mapped more than once (shared libraries, shared
@@ -58,7 +65,7 @@ struct hp_census_stats {
 	__u64 cycles; /* walks through every process in scope completed */
 	__u64 processes; /* process visits */
 	__u64 pages_read; /* pagemap entries read */
-	__u64 found; /* idle pages on the nodes asked for */
+	__u64 found; /* idle pages on the nodes asked for (or any, take_all) */
 	__u64 skipped_moved; /* ... passed over: moved recently */
 	__u64 skipped_unevictable; /* ... left out: mlocked or unevictable */
 	__u64 skipped_not_lru; /* ... left out: off the LRU (kernel, driver pages) */

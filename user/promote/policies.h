@@ -59,6 +59,7 @@ struct hp_named_policy {
 	__u64 promoted, demoted;
 	__u64 held[HP_HOLD_NR]; /* hot pages held back, by reason */
 	__u64 fast_pages; /* its pages on the fast tier, when last measured */
+	bool over_share; /* fast_pages above its share then */
 };
 
 struct hp_policies {

@@ -165,6 +165,22 @@ static void system_cpu(const char *system, pid_t daemon, double *own, double *re
 	*reclaim = e2e_kthreads_cpu_s("kswapd") + e2e_kthreads_cpu_s("kcompactd");
 }
 
+/* Where hotpaged's time went, by stage: the row's CPU is the figure to cut. */
+static void daemon_cpu_dump(void)
+{
+	char root[PATH_MAX], cmd[PATH_MAX + 128];
+
+	kmt_repo_root(root, sizeof(root));
+	snprintf(
+		cmd, sizeof(cmd),
+		"%s/build/bin/hotpagectl stats | grep -E 'cpu_|events|seen|sampled|dropped|rounds'",
+		root);
+	fflush(stdout);
+	if (system(cmd)) {
+		/* the daemon's stats are a diagnosis; the row stands without them */
+	}
+}
+
 static void run(const struct scenario *sc, struct row *row)
 {
 	const char *const argv[] = { NULL };
@@ -210,6 +226,7 @@ static void run(const struct scenario *sc, struct row *row)
 	row->moved = r.moved;
 	row->rate = r.touches_per_s;
 	if (d.pid) {
+		daemon_cpu_dump();
 		e2e_daemon_stop(&d);
 		kmt_wait_idle(30000);
 	} else if (!strcmp(row->system, "damon")) {

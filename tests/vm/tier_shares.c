@@ -289,7 +289,9 @@ int main(void)
 	for (size_t i = 0; i < AREA_PAGES; i++)
 		moved += b_before[i] != b_after[i];
 	report("a at 16M, b detached", &a, &b);
-	printf("b: %zu pages moved after its policy was detached\n", moved);
+	printf("a within 5%% of its new share after %.0f s (-1: never); b: %zu pages moved after its "
+	       "policy was detached\n",
+	       ta2, moved);
 	hp_check(ta2 >= 0, "a: %.1f MiB on node 0, %d s after its share became %d MiB",
 		 cgroup_n0_mib(&a), DEADLINE_S, SHARE_A2_MIB);
 	hp_check(!moved, "b: %zu pages moved after its policy was detached", moved);

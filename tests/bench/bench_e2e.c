@@ -69,6 +69,7 @@ struct row {
 	long long moved;
 	double cpu_s; /* all of it, with the workload's extra system time */
 	double own_s, reclaim_s, workload_sys_s;
+	double kthreads_s; /* of own_s: the kernel threads' (kmigrated's, the kdamonds') */
 	double first_touch_s;
 	size_t hot_on1;
 	double rate;
@@ -154,14 +155,19 @@ static void damon_tier_stop(void)
 	damon_write("nr_kdamonds", "0");
 }
 
-/* The system's own threads, and the kernel's reclaim threads: CPU seconds. */
-static void system_cpu(const char *system, pid_t daemon, double *own, double *reclaim)
+/*
+ * The system's own threads (@kthreads of them in the kernel), and the
+ * kernel's reclaim threads: CPU seconds.
+ */
+static void system_cpu(const char *system, pid_t daemon, double *own, double *kthreads,
+		       double *reclaim)
 {
-	*own = 0;
+	*own = *kthreads = 0;
 	if (!strcmp(system, "hotpage"))
-		*own = e2e_cpu_s(daemon) + e2e_kthreads_cpu_s("kmigrated");
+		*kthreads = e2e_kthreads_cpu_s("kmigrated");
 	else if (!strcmp(system, "damon"))
-		*own = e2e_kthreads_cpu_s("kdamond");
+		*kthreads = e2e_kthreads_cpu_s("kdamond");
+	*own = *kthreads + (daemon ? e2e_cpu_s(daemon) : 0);
 	*reclaim = e2e_kthreads_cpu_s("kswapd") + e2e_kthreads_cpu_s("kcompactd");
 }
 
@@ -190,7 +196,7 @@ static void run(const struct scenario *sc, struct row *row)
 	struct e2e_daemon d = { 0 };
 	struct tier_result r;
 	struct tier_work w;
-	double own0, rec0, own1, rec1, sys0 = 0;
+	double own0, kt0, rec0, own1, kt1, rec1, sys0 = 0;
 	pid_t filler = 0;
 	char log[128];
 
@@ -212,12 +218,13 @@ static void run(const struct scenario *sc, struct row *row)
 			tier_headroom_bytes() +
 			(uint64_t)(sc->room_hot_sets * (double)w.nhot * KMT_PAGE));
 	}
-	system_cpu(row->system, d.pid, &own0, &rec0);
+	system_cpu(row->system, d.pid, &own0, &kt0, &rec0);
 	sys0 = process_sys_s();
 	tier_run(&w, run_s, run_s, NULL, NULL, &r);
 	row->workload_sys_s = process_sys_s() - sys0;
-	system_cpu(row->system, d.pid, &own1, &rec1);
+	system_cpu(row->system, d.pid, &own1, &kt1, &rec1);
 	row->own_s = own1 - own0;
+	row->kthreads_s = kt1 - kt0;
 	row->reclaim_s = rec1 - rec0;
 	row->t50 = r.t50_s;
 	row->t90 = r.t90_s;
@@ -236,10 +243,11 @@ static void run(const struct scenario *sc, struct row *row)
 	e2e_kill(filler);
 	tier_free(&w);
 	printf("%s/%s: %zu hot pages to move; t50 %.1f t90 %.1f; cold %.2f%%; %lld moved; cpu: own "
-	       "%.2f s, kswapd+kcompactd %.2f s, workload system %.2f s; first touch %.1f s; %.0f "
+	       "%.2f s (kernel threads %.2f s), kswapd+kcompactd %.2f s, workload system %.2f s; first touch %.1f s; %.0f "
 	       "touches/s\n",
 	       sc->name, row->system, row->hot_on1, row->t50, row->t90, row->cold_pct, row->moved,
-	       row->own_s, row->reclaim_s, row->workload_sys_s, row->first_touch_s, row->rate);
+	       row->own_s, row->kthreads_s, row->reclaim_s, row->workload_sys_s, row->first_touch_s,
+	       row->rate);
 	fflush(stdout);
 }
 
@@ -348,12 +356,12 @@ int main(int argc, char **argv)
 			fprintf(f,
 				", \"cold_promoted_pct\": %.3f, \"pages_moved\": %lld, "
 				"\"hot_pages_to_move\": %zu, \"cpu_s\": %.2f, \"cpu_own_s\": %.2f, "
-				"\"cpu_reclaim_s\": %.2f, \"workload_sys_s\": %.2f, "
+				"\"cpu_kthreads_s\": %.2f, \"cpu_reclaim_s\": %.2f, \"workload_sys_s\": %.2f, "
 				"\"first_touch_s\": %.2f, \"touches_per_s\": %.0f, \"seconds\": %u, "
 				"\"kernel\": \"%s\"}%s\n",
 				rows[i].cold_pct, rows[i].moved, rows[i].hot_on1, rows[i].cpu_s,
-				rows[i].own_s, rows[i].reclaim_s, rows[i].workload_sys_s,
-				rows[i].first_touch_s, rows[i].rate, run_s,
+				rows[i].own_s, rows[i].kthreads_s, rows[i].reclaim_s,
+				rows[i].workload_sys_s, rows[i].first_touch_s, rows[i].rate, run_s,
 				getenv("HOTPAGE_VM_RELEASE") ?: "", i + 1 < nr ? "," : "");
 		}
 		fprintf(f, "]\n");

@@ -179,7 +179,7 @@ static void daemon_cpu_dump(void)
 	kmt_repo_root(root, sizeof(root));
 	snprintf(
 		cmd, sizeof(cmd),
-		"%s/build/bin/hotpagectl stats | grep -E 'cpu_|events|seen|sampled|dropped|rounds'",
+		"%s/build/bin/hotpagectl stats | grep -E 'cpu_|events|seen|sampled|dropped|rounds|scan_|thread_ns'",
 		root);
 	fflush(stdout);
 	if (system(cmd)) {

@@ -95,6 +95,7 @@ static inline void kmig_count(struct kmig_node *kn, enum kmigrated_stat stat, u6
 
 u32 kmig_queue_len(struct kmig_node *kn);
 u32 kmig_pending(struct kmig_node *kn);
+void kmig_dequeue_locked(int nid, unsigned int taken);
 
 /* queue.c: the per-node queues, their threads and the kfuncs. */
 int kmig_nodes_init(void);

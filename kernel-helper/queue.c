@@ -184,6 +184,20 @@ static void kmig_wake_work(struct irq_work *work)
 	wake_up(&kn->wait);
 }
 
+/*
+ * Called with node @nid's queue lock held, after @taken requests came off
+ * it: an attach point for tracing programs. A program here that calls a
+ * request kfunc for the same node is the re-entry the lock must refuse
+ * (KMIGRATED_E_BUSY) rather than deadlock on; tests attach here rather
+ * than to a spinlock function that every CPU of the kernel runs, whose
+ * live patching is what they would be testing instead.
+ */
+noinline void kmig_dequeue_locked(int nid, unsigned int taken)
+{
+	/* Keeps the empty call, and so the attach point, in the object. */
+	asm volatile("" : : "r"(nid), "r"(taken) : "memory");
+}
+
 /* Takes up to @max requests off the queue into @out. */
 static unsigned int kmig_dequeue(struct kmig_node *kn, struct kmigrated_req *out, unsigned int max)
 {
@@ -201,6 +215,7 @@ static unsigned int kmig_dequeue(struct kmig_node *kn, struct kmigrated_req *out
 			kn->head++;
 			n++;
 		}
+		kmig_dequeue_locked(kn->nid, chunk);
 		spin_unlock_irqrestore(&kn->lock, flags);
 		if (!chunk)
 			break;

@@ -9,10 +9,10 @@
  *  - an fentry program on do_getpgid(), the tracing path: each getpgid(2)
  *    of the test process submits the batch held in this object's .bss,
  *    and optionally one single request, from tracing context;
- *  - an fentry program on _raw_spin_unlock_irqrestore() that, in a
- *    kmigrated thread, calls in while that thread may still hold its
- *    queue lock: the re-entry the module must refuse (KMIGRATED_E_BUSY)
- *    instead of deadlocking.
+ *  - an fentry program on the module's kmig_dequeue_locked(), which a
+ *    kmigrated thread calls holding its queue lock, that calls in: the
+ *    re-entry the module must refuse (KMIGRATED_E_BUSY) instead of
+ *    deadlocking.
  * No kernel types needed, so no vmlinux.h. Load kmigrated.ko first.
  */
 #include <linux/types.h>
@@ -97,16 +97,12 @@ __u64 reenter_pfn;
 __u32 reenter_node;
 __u64 reenter_results[KMIGRATED_NR_RESULTS];
 
-SEC("fentry/_raw_spin_unlock_irqrestore")
+SEC("fentry/kmig_dequeue_locked")
 int hp_kmig_reenter(void *ctx)
 {
-	char comm[16];
 	__u32 res;
 
 	if (!reenter_armed)
-		return 0;
-	if (bpf_get_current_comm(comm, sizeof(comm)) || comm[0] != 'k' || comm[1] != 'm' ||
-	    comm[2] != 'i' || comm[3] != 'g' || comm[8] != 'd')
 		return 0;
 	res = (__u32)kmigrated_enqueue(reenter_pfn, reenter_node);
 	if (res < KMIGRATED_NR_RESULTS)

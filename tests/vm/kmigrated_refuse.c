@@ -15,7 +15,7 @@
  *   duplicate    a page already queued (the thread held back by the rate limit)
  *   queue_full   more requests than queue_depth=64 while the thread waits
  *   busy         a tracing program calling in while the thread holds the
- *                queue lock (fentry on _raw_spin_unlock_irqrestore)
+ *                queue lock (fentry on the module's kmig_dequeue_locked)
  *   route        a pfn request with route=vma, a vaddr request with route=pfn
  */
 #include "hp_settings.h"
@@ -297,9 +297,9 @@ static void test_queue(const uint64_t *pfns, size_t npages)
 }
 
 /*
- * busy: an fentry program on _raw_spin_unlock_irqrestore() runs, in a
- * kmigrated thread, before the lock being released is free: when that is
- * the node's queue lock, its request must be refused, not spin forever.
+ * busy: an fentry program on kmig_dequeue_locked() runs in a kmigrated
+ * thread that holds its node's queue lock: its request for that node must
+ * be refused, not spin forever.
  */
 static void test_busy(char *p, const uint64_t *pfns, size_t npages)
 {
@@ -314,7 +314,7 @@ static void test_busy(char *p, const uint64_t *pfns, size_t npages)
 	progs->enq->bss->reenter_node = 0;
 	link = bpf_program__attach(progs->enq->progs.hp_kmig_reenter);
 	if (!link) {
-		printf("  %-12s not provoked: cannot attach fentry/_raw_spin_unlock_irqrestore: %s\n",
+		printf("  %-12s not provoked: cannot attach fentry/kmig_dequeue_locked: %s\n",
 		       "busy", strerror(errno));
 		free(reqs);
 		return;
@@ -341,6 +341,10 @@ static void test_busy(char *p, const uint64_t *pfns, size_t npages)
 	       (unsigned long long)progs->enq->bss->reenter_results[KMIGRATED_E_SAME_NODE],
 	       (unsigned long long)progs->enq->bss->reenter_results[KMIGRATED_E_BUSY], round);
 	hp_check(busy >= 1, "no busy refusal provoked");
+	/* Under the held lock nothing can have been queued, or found queued. */
+	hp_check(!progs->enq->bss->reenter_results[KMIGRATED_QUEUED] &&
+			 !progs->enq->bss->reenter_results[KMIGRATED_E_DUPLICATE],
+		 "a re-entry under the queue lock got past it");
 	/*
 	 * A re-entry spins (boundedly) inside the thread's critical section,
 	 * so the test's own batches, on the other CPU, may meet the lock held

@@ -158,7 +158,8 @@ _Static_assert(sizeof(struct kmigrated_batch) == KMIGRATED_BATCH_MAX * 16 + 8,
 	X(SCAN_PTES, scan_ptes) /* PTEs of scanned nodes' pages tested */                          \
 	X(SCAN_ACCESSED, scan_accessed) /* ... found accessed, cleared and reported */             \
 	X(SCAN_ACCESSED_TOP, scan_accessed_top) /* ... of which on nodes with CPUs */              \
-	X(SCAN_NS, scan_ns) /* CPU time of the scanner thread, ns */
+	X(SCAN_NS, scan_ns) /* CPU time of the scanner thread, ns */                             \
+	X(SCAN_TOP_SWEEPS, scan_top_sweeps) /* sweeps that tested the top tier's pages too */
 
 #define KMIGRATED_STAT_ENUM(id, name) KMIGRATED_STAT_##id,
 enum kmigrated_stat { KMIGRATED_STATS(KMIGRATED_STAT_ENUM) KMIGRATED_NR_STATS };
@@ -179,8 +180,9 @@ _Static_assert(KMIGRATED_STAT_REFUSED_LAST - KMIGRATED_STAT_REFUSED_FIRST ==
  * PTEs per pass (resuming where the last pass stopped), tests and clears
  * the accessed bit of each PTE mapping a page on a scanned node (every
  * node with memory, unless scan_nodes says otherwise: the lower tiers
- * for what to promote, the top tier for what has gone cold), flushes the
- * TLB for what it cleared, and reports each accessed page through the
+ * for what to promote, the top tier for what has gone cold; the top tier's
+ * pages, on nodes with CPUs, only every scan_top_every sweeps), flushes
+ * the TLB for what it cleared, and reports each accessed page through the
  * tracepoint kmigrated:kmigrated_scan_access (raw_tp arguments: pfn, nid,
  * tgid, addr, order; order 0 for a base page, the PMD order for a huge
  * page mapped by one PMD, whose head pfn it reports). Scope: sysfs

@@ -30,6 +30,7 @@
 #define KMIG_SCAN_PERIOD_MIN 10
 #define KMIG_SCAN_PERIOD_MAX 600000
 #define KMIG_SCAN_PAGES_MAX BIT(24)
+#define KMIG_SCAN_TOP_EVERY_MAX 64
 /* Pages one migrate_vma_setup() call covers at most (vma route). */
 #define KMIG_VMA_RUN 64
 
@@ -140,6 +141,7 @@ int kmig_resolve_scan_symbols(const char *fail_symbol, const char **missing);
 /* scan.c: the accessed-bit scanner. */
 extern unsigned int kmig_scan_period_ms;
 extern unsigned int kmig_scan_pages;
+extern unsigned int kmig_scan_top_every;
 int kmig_scan_init(const char *fail_symbol, const char *nodes);
 void kmig_scan_exit(void);
 ssize_t kmig_scan_tgids_show(char *buf);

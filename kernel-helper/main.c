@@ -94,6 +94,11 @@ static int scan_pages_set(const char *val, const struct kernel_param *kp)
 	return kmig_set_uint(val, kp->arg, 1, KMIG_SCAN_PAGES_MAX);
 }
 
+static int scan_top_every_set(const char *val, const struct kernel_param *kp)
+{
+	return kmig_set_uint(val, kp->arg, 1, KMIG_SCAN_TOP_EVERY_MAX);
+}
+
 static int route_set(const char *val, const struct kernel_param *kp)
 {
 	int i = sysfs_match_string(kmig_route_names, val);
@@ -134,6 +139,11 @@ static const struct kernel_param_ops scan_pages_ops = {
 	.get = param_get_uint,
 };
 
+static const struct kernel_param_ops scan_top_every_ops = {
+	.set = scan_top_every_set,
+	.get = param_get_uint,
+};
+
 static const struct kernel_param_ops route_ops = {
 	.set = route_set,
 	.get = route_get,
@@ -156,6 +166,9 @@ module_param_cb(scan_period_ms, &scan_period_ops, &kmig_scan_period_ms, 0644);
 MODULE_PARM_DESC(scan_period_ms, "Accessed-bit scanner period, 10-600000 ms (default 1000)");
 module_param_cb(scan_pages, &scan_pages_ops, &kmig_scan_pages, 0644);
 MODULE_PARM_DESC(scan_pages, "PTEs the scanner visits per pass at most, 1-16777216 (default 262144)");
+module_param_cb(scan_top_every, &scan_top_every_ops, &kmig_scan_top_every, 0644);
+MODULE_PARM_DESC(scan_top_every,
+		 "Sweeps per test of the top tier's pages (nodes with CPUs), 1-64 (default 1: every sweep)");
 module_param(scan_nodes, charp, 0444);
 MODULE_PARM_DESC(scan_nodes,
 		 "Nodes whose pages the scanner tests (node list; default: every node with memory)");
@@ -286,11 +299,23 @@ static ssize_t scan_pages_store(struct kobject *kobj, struct kobj_attribute *att
 	return kmig_set_uint(buf, &kmig_scan_pages, 1, KMIG_SCAN_PAGES_MAX) ?: count;
 }
 
+static ssize_t scan_top_every_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(kmig_scan_top_every));
+}
+
+static ssize_t scan_top_every_store(struct kobject *kobj, struct kobj_attribute *attr,
+				    const char *buf, size_t count)
+{
+	return kmig_set_uint(buf, &kmig_scan_top_every, 1, KMIG_SCAN_TOP_EVERY_MAX) ?: count;
+}
+
 static struct kobj_attribute queued_attr = __ATTR_RO(queued);
 static struct kobj_attribute scan_tgids_attr = __ATTR_RW(scan_tgids);
 static struct kobj_attribute scan_nodes_attr = __ATTR_RO(scan_nodes);
 static struct kobj_attribute scan_period_ms_attr = __ATTR_RW(scan_period_ms);
 static struct kobj_attribute scan_pages_attr = __ATTR_RW(scan_pages);
+static struct kobj_attribute scan_top_every_attr = __ATTR_RW(scan_top_every);
 static struct kobj_attribute route_attr = __ATTR_RO(route);
 static struct kobj_attribute batch_size_attr = __ATTR_RW(batch_size);
 static struct kobj_attribute rate_limit_mbps_attr = __ATTR_RW(rate_limit_mbps);
@@ -304,6 +329,7 @@ static struct attribute *kmig_top_attrs[] = {
 	&scan_nodes_attr.attr,
 	&scan_period_ms_attr.attr,
 	&scan_pages_attr.attr,
+	&scan_top_every_attr.attr,
 	NULL,
 };
 

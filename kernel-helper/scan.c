@@ -4,8 +4,9 @@
  * kmigrated_scan wakes every scan_period_ms, walks the page tables of the
  * processes in scope (a list of tgids, or all user processes), and for
  * each PTE that maps a page on a scanned node tests and clears the
- * accessed bit. It flushes the TLB for the range it cleared, so that the
- * next pass sees only accesses made since, and reports every accessed
+ * accessed bit. It flushes the process's TLB entries for the range it
+ * cleared, once per pass, so that the next pass sees only accesses made
+ * since, and reports every accessed
  * page through the tracepoint kmigrated:kmigrated_scan_access, where a
  * BPF program (bpf/scan.bpf.c) turns it into a hotpage event.
  *
@@ -234,6 +235,8 @@ static bool kmig_scan_mm(struct kmig_scan_walk *w, u32 tgid, unsigned long start
 	if (!mm)
 		return true;
 	w->tgid = tgid;
+	w->flush_start = 0;
+	w->flush_end = 0;
 	mmap_read_lock(mm);
 	for (vma = find_vma(mm, addr); vma; vma = find_vma(mm, addr)) {
 		bool pause;
@@ -244,13 +247,7 @@ static bool kmig_scan_mm(struct kmig_scan_walk *w, u32 tgid, unsigned long start
 			continue;
 		}
 		end = min(vma->vm_end, ALIGN(addr + 1, KMIG_SCAN_CHUNK));
-		w->flush_start = 0;
-		w->flush_end = 0;
 		err = kmig_sym.walk_page_range(mm, addr, end, &kmig_scan_ops, w);
-		/* What was cleared must miss in the TLBs for the next pass to see it. */
-		if (w->flush_end > w->flush_start)
-			kmig_sym.flush_tlb_mm_range(mm, w->flush_start, w->flush_end, PAGE_SHIFT,
-						    false);
 		if (err) {
 			done = false;
 			break;
@@ -271,6 +268,15 @@ static bool kmig_scan_mm(struct kmig_scan_walk *w, u32 tgid, unsigned long start
 		}
 	}
 	mmap_read_unlock(mm);
+	/*
+	 * What was cleared must miss in the TLBs for the next pass to see it:
+	 * once per process and pass, not per chunk, since each flush of a
+	 * range this large is an IPI to every CPU running the process, and
+	 * one that the scanner waits for. Accesses through a stale entry in
+	 * between go unseen; a page in use is seen again after the flush.
+	 */
+	if (w->flush_end > w->flush_start)
+		kmig_sym.flush_tlb_mm_range(mm, w->flush_start, w->flush_end, PAGE_SHIFT, false);
 	mmput(mm);
 	return done;
 }

@@ -152,7 +152,61 @@ static void test_scope_and_settings(void)
 		 err ? strerror(-err) : "accepted", before, after);
 	err = kmt_write(HP_SCAN_PAGES, "0");
 	hp_check(err == -EINVAL, "scan_pages 0: %s", err ? strerror(-err) : "accepted");
+	for (size_t i = 0; i < 3; i++) {
+		static const char *const bad_every[] = { "0", "65", "2x" };
+
+		err = kmt_write(HP_SCAN_TOP_EVERY, bad_every[i]);
+		hp_check(err == -EINVAL && kmt_read_u64(HP_SCAN_TOP_EVERY) == 1,
+			 "scan_top_every %s: %s", bad_every[i], err ? strerror(-err) : "accepted");
+	}
 	printf("pass: scope through the kfunc and sysfs, bad settings refused\n");
+}
+
+/*
+ * scan_top_every=4: the pages of node 0 (it has the CPUs: the top tier)
+ * are tested every fourth sweep, those of node 1 every sweep. Touched
+ * before each of 8 sweeps, every page is still reported, node 1's at each
+ * sweep and node 0's at the sweeps that test it, from the accessed bit
+ * that kept the touches in between.
+ */
+static void test_top_every(struct hp_transport *t, char *p, struct collect *c)
+{
+	const unsigned int every = 4, sweeps = 8;
+	unsigned int least[2] = { ~0U, ~0U }, most[2] = { 0, 0 };
+	uint64_t top0, sweeps0, top, swept;
+	volatile char sink = 0;
+
+	hp_check(!kmt_write(HP_SCAN_TOP_EVERY, "4"), "scan_top_every 4");
+	run_passes(t, 1);
+	memset(c->hits, 0, sizeof(c->hits));
+	top0 = kmt_stat(-1, "scan_top_sweeps");
+	sweeps0 = kmt_stat(-1, "scan_sweeps");
+	for (unsigned int s = 0; s < sweeps; s++) {
+		for (size_t i = 0; i < NPAGES; i += STRIDE)
+			sink = (char)(sink + p[i * KMT_PAGE + 100]);
+		run_passes(t, 1);
+	}
+	top = kmt_stat(-1, "scan_top_sweeps") - top0;
+	swept = kmt_stat(-1, "scan_sweeps") - sweeps0;
+	for (size_t i = 0; i < NPAGES; i += STRIDE) {
+		int n = expected_node(i);
+
+		least[n] = c->hits[i] < least[n] ? c->hits[i] : least[n];
+		most[n] = c->hits[i] > most[n] ? c->hits[i] : most[n];
+	}
+	printf("scan_top_every=%u: %llu sweeps, %llu of them testing node 0; reports per touched page: node 1 %u-%u, node 0 %u-%u\n",
+	       every, (unsigned long long)swept, (unsigned long long)top, least[1], most[1],
+	       least[0], most[0]);
+	hp_check(!kmt_write(HP_SCAN_TOP_EVERY, "1"), "scan_top_every 1");
+	hp_check(swept >= sweeps && top >= swept / every - 1 && top <= swept / every + 1,
+		 "%llu of %llu sweeps tested the top tier, every %u expected",
+		 (unsigned long long)top, (unsigned long long)swept, every);
+	hp_check(least[1] >= sweeps - 1, "a node-1 page reported in %u of %u sweeps", least[1],
+		 sweeps);
+	hp_check(least[0] >= 1 && most[0] <= top,
+		 "node-0 pages reported %u to %u times in %llu top-tier sweeps", least[0], most[0],
+		 (unsigned long long)top);
+	(void)sink;
 }
 
 int main(void)
@@ -266,6 +320,7 @@ int main(void)
 	       (unsigned long long)st.seen, (unsigned long long)st.sampled,
 	       (unsigned long long)st.emitted, (unsigned long long)st.dropped);
 	hp_check(st.emitted >= (uint64_t)reported && st.dropped == 0, "source counters off");
+	test_top_every(t, p, &c);
 
 	hp_source_scan.stop(src);
 	expect_scope("none");

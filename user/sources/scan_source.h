@@ -16,6 +16,7 @@
 #define HP_SCAN_TGIDS KMIGRATED_SYSFS_DIR "/scan_tgids"
 #define HP_SCAN_PERIOD KMIGRATED_SYSFS_DIR "/scan_period_ms"
 #define HP_SCAN_PAGES KMIGRATED_SYSFS_DIR "/scan_pages"
+#define HP_SCAN_TOP_EVERY KMIGRATED_SYSFS_DIR "/scan_top_every"
 
 extern const struct hp_source_ops hp_source_scan;
 

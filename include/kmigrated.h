@@ -158,7 +158,7 @@ _Static_assert(sizeof(struct kmigrated_batch) == KMIGRATED_BATCH_MAX * 16 + 8,
 	X(SCAN_PTES, scan_ptes) /* PTEs of scanned nodes' pages tested */                          \
 	X(SCAN_ACCESSED, scan_accessed) /* ... found accessed, cleared and reported */             \
 	X(SCAN_ACCESSED_TOP, scan_accessed_top) /* ... of which on nodes with CPUs */              \
-	X(SCAN_NS, scan_ns) /* CPU time of the scanner thread, ns */                             \
+	X(SCAN_NS, scan_ns) /* CPU time of the scanner thread, ns */                               \
 	X(SCAN_TOP_SWEEPS, scan_top_sweeps) /* sweeps that tested the top tier's pages too */
 
 #define KMIGRATED_STAT_ENUM(id, name) KMIGRATED_STAT_##id,

@@ -56,6 +56,7 @@
 
 unsigned int kmig_scan_period_ms = 1000;
 unsigned int kmig_scan_pages = 262144;
+unsigned int kmig_scan_top_every = 1;
 
 /* Processes scanned at most per pass in "all" mode. */
 #define KMIG_SCAN_ALL_MAX 4096
@@ -70,14 +71,17 @@ static u32 kmig_scan_tgids[KMIGRATED_SCAN_TGIDS_MAX];
 static unsigned int kmig_scan_nr;
 static bool kmig_scan_all;
 
-/* Where the next pass starts. */
+/* Where the next pass starts; the sweeps done, and whether this one tests the top tier. */
 static u32 kmig_cursor_tgid;
 static unsigned long kmig_cursor_addr;
+static u64 kmig_sweep;
+static bool kmig_sweep_top;
 
 static u32 *kmig_scan_list; /* KMIG_SCAN_ALL_MAX entries, the thread's */
 
 struct kmig_scan_walk {
 	u32 tgid;
+	bool test_top; /* this sweep tests pages on nodes with CPUs too */
 	long budget; /* PTEs this pass may still visit */
 	unsigned long stop; /* where the budget ran out */
 	unsigned long flush_start, flush_end;
@@ -125,12 +129,12 @@ static void kmig_scan_hit(struct kmig_scan_walk *w, unsigned long pfn, int nid, 
 	trace_kmigrated_scan_access(pfn, nid, w->tgid, addr, order);
 }
 
-static bool kmig_scan_node(unsigned long pfn, int *nid)
+static bool kmig_scan_node(const struct kmig_scan_walk *w, unsigned long pfn, int *nid)
 {
 	if (!pfn_valid(pfn))
 		return false;
 	*nid = page_to_nid(pfn_to_page(pfn));
-	return node_isset(*nid, kmig_scan_nodes);
+	return node_isset(*nid, kmig_scan_nodes) && (w->test_top || !node_state(*nid, N_CPU));
 }
 
 static int kmig_scan_pte(pte_t *ptep, unsigned long addr, unsigned long next, struct mm_walk *walk)
@@ -147,7 +151,7 @@ static int kmig_scan_pte(pte_t *ptep, unsigned long addr, unsigned long next, st
 	if (!pte_present(pte) || pte_special(pte))
 		return 0;
 	pfn = pte_pfn(pte);
-	if (!kmig_scan_node(pfn, &nid))
+	if (!kmig_scan_node(w, pfn, &nid))
 		return 0;
 	w->ptes++;
 	if (!pte_young(pte))
@@ -176,7 +180,7 @@ static int kmig_scan_pmd(pmd_t *pmdp, unsigned long addr, unsigned long next, st
 	if (!pmd_present(pmd))
 		return 0;
 	pfn = pmd_pfn(pmd);
-	if (!kmig_scan_node(pfn, &nid))
+	if (!kmig_scan_node(w, pfn, &nid))
 		return 0;
 	w->ptes++;
 	if (!pmd_young(pmd))
@@ -316,11 +320,25 @@ static unsigned int kmig_scan_collect(void)
 	return n;
 }
 
+/*
+ * Pages of the top tier are tested every scan_top_every sweeps: a page
+ * there matters once it has gone cold, which takes many periods to tell,
+ * while the lower tiers' pages are tested every sweep for what is hot.
+ * Their accessed bits keep what happened in between, so a test after
+ * several sweeps still says whether the page was used since the last.
+ */
 static void kmig_scan_pass(void)
 {
 	struct kmig_scan_walk w = { .budget = READ_ONCE(kmig_scan_pages) };
 	unsigned int n = kmig_scan_collect(), i;
 	bool done = true;
+	u32 rem;
+
+	if (!kmig_cursor_tgid && !kmig_cursor_addr) { /* a sweep starts */
+		div_u64_rem(kmig_sweep, max(READ_ONCE(kmig_scan_top_every), 1U), &rem);
+		kmig_sweep_top = !rem;
+	}
+	w.test_top = kmig_sweep_top;
 
 	for (i = 0; i < n; i++) {
 		u32 tgid = kmig_scan_list[i];
@@ -339,7 +357,10 @@ static void kmig_scan_pass(void)
 	if (done) {
 		kmig_cursor_tgid = 0;
 		kmig_cursor_addr = 0;
+		kmig_sweep++;
 		kmig_count(NULL, KMIGRATED_STAT_SCAN_SWEEPS, 1);
+		if (kmig_sweep_top)
+			kmig_count(NULL, KMIGRATED_STAT_SCAN_TOP_SWEEPS, 1);
 	}
 	kmig_count(NULL, KMIGRATED_STAT_SCAN_PASSES, 1);
 	kmig_count(NULL, KMIGRATED_STAT_SCAN_PTES, w.ptes);

@@ -292,9 +292,19 @@ void kmig_migrate_pfns(struct kmig_node *kn, struct kmigrated_req *reqs, unsigne
 				large_pages += taken;
 			}
 		}
-		/* Large folios cost more than the one page charged for them. */
-		if (nr_pages > end - start)
-			kmig_rate_charge((u64)(nr_pages - (end - start)) << PAGE_SHIFT);
+		/*
+		 * Large folios cost more than the one page charged for each:
+		 * the rest is waited for before they move, or a batch of huge
+		 * pages would pass the limit by up to 511 pages a request.
+		 */
+		if (nr_pages > end - start &&
+		    !kmig_rate_wait(kn, kmig_rate_charge((u64)(nr_pages - (end - start))
+							 << PAGE_SHIFT))) {
+			kmig_sym.putback_movable_pages(&base);
+			kmig_sym.putback_movable_pages(&large);
+			kmig_count(kn, KMIGRATED_STAT_DROPPED, nr - start);
+			return;
+		}
 		/*
 		 * Base pages first, large folios on their own: migrate_pages()
 		 * gives up on the rest of its list at the first -ENOMEM, and a

@@ -231,13 +231,49 @@ static void test_select(void **state)
 	hp_phys_ranges_free(&r);
 }
 
+/*
+ * Node 0 looked at every 4 windows: a page found used at each look is as
+ * hot as a node-1 page used in every window; idle time is unchanged.
+ */
+static void test_sparse(void **state)
+{
+	struct hp_heat_select hot = { .min_heat = 1 };
+	struct hp_phys_ranges r;
+	struct hp_heat *h = two_nodes(&r);
+	__u64 out[4];
+
+	(void)state;
+	hp_heat_set_sparse(h, 1ULL << 0, 4);
+	for (int w = 0; w < 8; w++) {
+		if (w % 4 == 3)
+			assert_int_equal(hp_heat_touch(h, 7, 1), w == 3 ? 4 : 8);
+		if (w == 7)
+			hp_heat_touch(h, 9, 1);
+		hp_heat_touch(h, N1 + 1, 1);
+		hp_heat_advance(h);
+	}
+	assert_int_equal(hp_heat_of(h, 7), 8);
+	assert_int_equal(hp_heat_of(h, 9), 4);
+	assert_int_equal(hp_heat_of(h, N1 + 1), 7); /* the new window has none yet */
+	assert_int_equal(hp_heat_idle(h, 7), 1);
+	/* Hottest first: page 9's one look is below a node-1 page's eight windows. */
+	assert_int_equal(hp_heat_select(h, &hot, out, 4), 3);
+	assert_int_equal(out[2], 9);
+	/* Back to every window: the same history counts once per window. */
+	hp_heat_set_sparse(h, 1ULL << 0, 1);
+	assert_int_equal(hp_heat_of(h, 7), 2);
+	assert_int_equal(hp_heat_of(h, N1 + 1), 7);
+	hp_heat_destroy(h);
+	hp_phys_ranges_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_layout), cmocka_unit_test(test_heat_counts_windows),
 		cmocka_unit_test(test_idle),   cmocka_unit_test(test_no_wrap_while_used),
 		cmocka_unit_test(test_huge),   cmocka_unit_test(test_set_ranges),
-		cmocka_unit_test(test_select),
+		cmocka_unit_test(test_select), cmocka_unit_test(test_sparse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,6 +25,8 @@ struct hp_heat {
 	struct heat_range *r;
 	size_t nr;
 	__u64 window;
+	__u64 sparse_nodes; /* looked at every sparse_every windows */
+	unsigned int sparse_every;
 	/* the sweep's position: range and entry */
 	size_t sweep_r;
 	__u64 sweep_i;
@@ -50,6 +52,19 @@ static unsigned int entry_heat(__u16 e, __u64 window)
 	if (age >= HP_HEAT_WINDOWS)
 		return 0;
 	return (unsigned int)__builtin_popcount(((unsigned int)(e & 0xff) << age) & 0xff);
+}
+
+/* Heat of entry @e of range @r: scaled where its node is looked at sparsely. */
+static unsigned int range_heat(const struct hp_heat *heat, const struct heat_range *r, __u16 e)
+{
+	unsigned int h = entry_heat(e, heat->window);
+
+	if (h && r->node >= 0 && r->node < 64 && (heat->sparse_nodes >> r->node & 1)) {
+		h *= heat->sparse_every;
+		if (h > HP_HEAT_WINDOWS)
+			h = HP_HEAT_WINDOWS;
+	}
+	return h;
 }
 
 static unsigned int entry_idle(__u16 e, __u64 window)
@@ -222,6 +237,16 @@ __u64 hp_heat_window(const struct hp_heat *heat)
 	return heat->window;
 }
 
+void hp_heat_set_sparse(struct hp_heat *heat, __u64 node_mask, unsigned int every)
+{
+	if (every < 1)
+		every = 1;
+	if (every > HP_HEAT_WINDOWS)
+		every = HP_HEAT_WINDOWS;
+	heat->sparse_nodes = every > 1 ? node_mask : 0;
+	heat->sparse_every = every;
+}
+
 int hp_heat_touch(struct hp_heat *heat, __u64 pfn, unsigned int npages)
 {
 	const struct heat_range *r = find_range(heat, pfn);
@@ -232,7 +257,7 @@ int hp_heat_touch(struct hp_heat *heat, __u64 pfn, unsigned int npages)
 		return -1;
 	}
 	r->e[pfn - r->start] = entry_touch(r->e[pfn - r->start], heat->window);
-	ret = (int)entry_heat(r->e[pfn - r->start], heat->window);
+	ret = (int)range_heat(heat, r, r->e[pfn - r->start]);
 	heat->st.touches++;
 	for (unsigned int i = 1; i < npages; i++) {
 		if (pfn + i >= r->end) {
@@ -257,7 +282,7 @@ unsigned int hp_heat_of(const struct hp_heat *heat, __u64 pfn)
 {
 	const struct heat_range *r = find_range(heat, pfn);
 
-	return r ? entry_heat(r->e[pfn - r->start], heat->window) : 0;
+	return r ? range_heat(heat, r, r->e[pfn - r->start]) : 0;
 }
 
 unsigned int hp_heat_idle(const struct hp_heat *heat, __u64 pfn)
@@ -288,14 +313,17 @@ void hp_heat_forget(struct hp_heat *heat, __u64 pfn, unsigned int npages)
  * The selection key of an entry, larger is better; -1 when @sel does not
  * take it. Hottest: heat, then recency (idle < 8 whenever heat > 0).
  */
-static int select_key(__u16 e, __u64 window, const struct hp_heat_select *sel)
+static int select_key(const struct hp_heat *heat, const struct heat_range *r, __u16 e,
+		      const struct hp_heat_select *sel)
 {
+	__u64 window = heat->window;
+
 	if (sel->coldest) {
 		unsigned int idle = entry_idle(e, window);
 
 		return idle >= sel->min_idle ? (int)idle : -1;
 	}
-	unsigned int h = entry_heat(e, window);
+	unsigned int h = range_heat(heat, r, e);
 
 	if (!h || h < sel->min_heat)
 		return -1;
@@ -339,7 +367,7 @@ size_t hp_heat_select(const struct hp_heat *heat, const struct hp_heat_select *s
 		if (!range_selected(r, sel))
 			continue;
 		for (__u64 j = 0; j < r->end - r->start; j++) {
-			int k = select_key(r->e[j], heat->window, sel);
+			int k = select_key(heat, r, r->e[j], sel);
 
 			if (k >= 0)
 				hist[k]++;
@@ -366,7 +394,7 @@ size_t hp_heat_select(const struct hp_heat *heat, const struct hp_heat_select *s
 		if (!range_selected(r, sel))
 			continue;
 		for (__u64 j = 0; j < r->end - r->start && n < max; j++) {
-			int k = select_key(r->e[j], heat->window, sel);
+			int k = select_key(heat, r, r->e[j], sel);
 
 			if (k < cut)
 				continue;

@@ -74,6 +74,15 @@ void hp_heat_advance(struct hp_heat *heat);
 __u64 hp_heat_window(const struct hp_heat *heat);
 
 /*
+ * Pages of the nodes in @node_mask are looked at every @every windows
+ * (1-8; 1 for the others): each window with an access counts @every in
+ * their heat, so that a page used in every window is as hot wherever it
+ * lives. Their idle time is unchanged: windows since the latest access
+ * seen.
+ */
+void hp_heat_set_sparse(struct hp_heat *heat, __u64 node_mask, unsigned int every);
+
+/*
  * An access to @pfn in the current window (@npages pages from @pfn alike,
  * for a huge page). Returns the heat of @pfn after it, or -1 when @pfn is
  * in no range (counted).

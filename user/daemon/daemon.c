@@ -320,8 +320,8 @@ bool hp_daemon_source_param(const struct daemon *d, const struct hp_source_ops *
 	pages = 2 * hs.pages;
 	if (pages > SCAN_PAGES_MAX)
 		pages = SCAN_PAGES_MAX;
-	snprintf(buf, len, "period_ms=%u,pages=%llu", d->policy.window_ms,
-		 (unsigned long long)pages);
+	snprintf(buf, len, "period_ms=%u,pages=%llu,top_every=%u", d->policy.window_ms,
+		 (unsigned long long)pages, hp_daemon_scan_top_every(d->policy.min_idle));
 	return true;
 }
 

@@ -188,9 +188,11 @@ static int cmd_policy_set(struct daemon *d, int argc, const char *const *argv,
 			return ret;
 		}
 	}
-	/* The scanner makes one pass per window. */
+	/* The scanner makes one pass per window, and looks at the top tier as min_idle needs. */
 	if (next.window_ms != d->policy.window_ms && find_running(d, "scan"))
 		hp_scan_source_set_period(next.window_ms);
+	if (next.min_idle != d->policy.min_idle && find_running(d, "scan"))
+		hp_scan_source_set_top_every(hp_daemon_scan_top_every(next.min_idle));
 	d->policy = next;
 	say("policy set by hotpagectl");
 	return policy_show(d, out);

@@ -151,6 +151,8 @@ struct daemon {
 	long page_size;
 	__u64 start_window; /* heat window when the sources started */
 	__u64 scan_sweeps; /* the module's sweeps at the last window's end */
+	__u64 scan_top_sweeps; /* ... of which the scanner tested the top tier */
+	__u64 top_seen_window; /* the last window whose sweep tested the top tier */
 	__u64 kernel_demoted; /* pgdemote_kswapd + pgdemote_direct at the last exchange */
 	/* statistics */
 	__u64 events_total, resolved, rounds, candidates;
@@ -231,6 +233,18 @@ void hp_daemon_policies_rank(struct daemon *d, size_t *n, __u64 held[HP_HOLD_NR]
 int hp_daemon_demotion_target(const struct daemon *d, int node);
 /* The fast tier: nodes whose pages are not candidates, and their memory (daemon_policies.c). */
 __u64 hp_daemon_fast_mask(const struct daemon *d);
+
+/*
+ * Sweeps per test of the top tier's pages by the scanner: a page there
+ * matters once it has been idle for min_idle windows, which a look every
+ * min_idle / 2 windows still tells, at a fraction of the reports.
+ */
+static inline unsigned int hp_daemon_scan_top_every(unsigned int min_idle)
+{
+	unsigned int every = min_idle / 2;
+
+	return every < 1 ? 1 : every > HP_HEAT_WINDOWS ? HP_HEAT_WINDOWS : every;
+}
 __u64 hp_daemon_fast_bytes(const struct daemon *d);
 /*
  * Each policy's pages on the fast tier now, into its fast_pages; only

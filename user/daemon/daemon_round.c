@@ -410,7 +410,12 @@ static size_t gather_victims(struct daemon *d, __u64 nodes, size_t want, bool sh
 {
 	struct hp_census_query q = {
 		.node_mask = nodes,
-		.min_idle = d->policy.min_idle,
+		/*
+		 * The top tier's pages were last tested at top_seen_window: idle
+		 * counts from there, and what came since is not known yet.
+		 */
+		.min_idle = d->policy.min_idle +
+			    (unsigned int)(hp_heat_window(d->heat) - d->top_seen_window),
 		.budget_pages = CENSUS_BUDGET_PAGES,
 		.admit = census_admit,
 		.skip = d->policy.pingpong_ms ? census_skip : NULL,
@@ -886,11 +891,14 @@ static void report_holds(struct daemon *d, const __u64 held[HP_HOLD_NR])
  */
 static bool window_ends(struct daemon *d)
 {
-	__u64 sweeps;
+	__u64 sweeps, top, every;
 	int ret;
 
-	if (!scan_running(d))
+	if (!scan_running(d)) {
+		hp_heat_set_sparse(d->heat, 0, 1);
+		d->top_seen_window = hp_heat_window(d->heat);
 		return true;
+	}
 	ret = hp_kmigrated_read_u64("scan_sweeps", &sweeps);
 	if (ret == -ENOENT)
 		return true;
@@ -899,6 +907,16 @@ static bool window_ends(struct daemon *d)
 	if (sweeps == d->scan_sweeps)
 		return false;
 	d->scan_sweeps = sweeps;
+	/* Whether this window's sweep tested the top tier too; unknown: take it that it did. */
+	if (hp_kmigrated_read_u64("scan_top_sweeps", &top))
+		top = d->scan_top_sweeps + 1;
+	if (top != d->scan_top_sweeps)
+		d->top_seen_window = hp_heat_window(d->heat);
+	d->scan_top_sweeps = top;
+	if (hp_kmigrated_read_u64("scan_top_every", &every))
+		every = 1;
+	/* The scanner's top tier: the nodes with CPUs. */
+	hp_heat_set_sparse(d->heat, d->topo.cpu & d->topo.memory, (unsigned int)every);
 	/* The records of the sweep just done go in its window. */
 	hp_transport_consume(d->transport);
 	hp_daemon_flush_events(d);

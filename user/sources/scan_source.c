@@ -31,6 +31,7 @@ struct hp_source_instance {
 	char old_scope[1024]; /* the module's settings before start */
 	char old_period[32];
 	char old_pages[32];
+	char old_top_every[32];
 };
 
 static void destroy_bpf(struct hp_source_instance *src)
@@ -111,7 +112,7 @@ static void scan_probe(struct hp_source_probe *result)
 	snprintf(result->how, sizeof(result->how), "raw_tp/" KMIGRATED_SCAN_TP " (kmigrated.ko)");
 }
 
-/* "period_ms=N,pages=N" to the module's settings. */
+/* "period_ms=N,pages=N,top_every=N" to the module's settings. */
 static int apply_params(const char *param, char *err, size_t err_len)
 {
 	char key[32], value[32];
@@ -125,8 +126,11 @@ static int apply_params(const char *param, char *err, size_t err_len)
 			path = HP_SCAN_PERIOD;
 		else if (!strcmp(key, "pages"))
 			path = HP_SCAN_PAGES;
+		else if (!strcmp(key, "top_every"))
+			path = HP_SCAN_TOP_EVERY;
 		else {
-			hp_set_err(err, err_len, "unknown parameter '%s' (known: period_ms, pages)",
+			hp_set_err(err, err_len,
+				   "unknown parameter '%s' (known: period_ms, pages, top_every)",
 				   key);
 			return -EINVAL;
 		}
@@ -171,6 +175,8 @@ static void restore_settings(const struct hp_source_instance *src)
 		hp_write_text(HP_SCAN_PERIOD, src->old_period);
 	if (src->old_pages[0])
 		hp_write_text(HP_SCAN_PAGES, src->old_pages);
+	if (src->old_top_every[0])
+		hp_write_text(HP_SCAN_TOP_EVERY, src->old_top_every);
 }
 
 static int scan_start(struct hp_transport *transport, const struct hp_source_opts *opts,
@@ -191,6 +197,9 @@ static int scan_start(struct hp_transport *transport, const struct hp_source_opt
 		ret = hp_read_line(HP_SCAN_PERIOD, src->old_period, sizeof(src->old_period));
 	if (!ret)
 		ret = hp_read_line(HP_SCAN_PAGES, src->old_pages, sizeof(src->old_pages));
+	if (!ret)
+		ret = hp_read_line(HP_SCAN_TOP_EVERY, src->old_top_every,
+				   sizeof(src->old_top_every));
 	if (ret)
 		hp_set_err(err, err_len, "reading the scanner's settings: %s", strerror(-ret));
 	if (!ret)
@@ -228,6 +237,14 @@ int hp_scan_source_set_period(__u32 period_ms)
 
 	snprintf(buf, sizeof(buf), "%u", period_ms);
 	return hp_write_text(HP_SCAN_PERIOD, buf);
+}
+
+int hp_scan_source_set_top_every(unsigned int every)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%u", every);
+	return hp_write_text(HP_SCAN_TOP_EVERY, buf);
 }
 
 static struct bpf_object *scan_object(struct hp_source_instance *src)

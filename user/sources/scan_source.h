@@ -2,8 +2,8 @@
 /*
  * The `scan` source: kmigrated.ko's accessed-bit scanner (see the scanner
  * part of include/kmigrated.h), read through its tracepoint by
- * bpf/scan.bpf.c. Parameters: "period_ms=N,pages=N" set the module's
- * scan_period_ms and scan_pages; the scope (tgids, or all processes) goes
+ * bpf/scan.bpf.c. Parameters: "period_ms=N,pages=N,top_every=N" set the
+ * module's scan_period_ms, scan_pages and scan_top_every; the scope (tgids, or all processes) goes
  * to the module's scan_tgids. The module's settings are restored when the
  * source stops.
  */
@@ -22,5 +22,8 @@ extern const struct hp_source_ops hp_source_scan;
 
 /* The scanner's period, while a scan source runs: 0 or -errno. */
 int hp_scan_source_set_period(__u32 period_ms);
+
+/* Sweeps per test of the top tier's pages, while a scan source runs: 0 or -errno. */
+int hp_scan_source_set_top_every(unsigned int every);
 
 #endif /* HOTPAGE_SCAN_SOURCE_H */

@@ -109,7 +109,10 @@ static void scan_probe(struct hp_source_probe *result)
 		return;
 	}
 	result->available = true;
-	snprintf(result->how, sizeof(result->how), "raw_tp/" KMIGRATED_SCAN_TP " (kmigrated.ko)");
+	snprintf(result->how, sizeof(result->how), "raw_tp/" KMIGRATED_SCAN_TP " (kmigrated.ko%s)",
+		 access(HP_SCAN_TOP_EVERY, F_OK)
+			 ? "; an older module, without scan_top_every: the top tier at every sweep"
+			 : "");
 }
 
 /* "period_ms=N,pages=N,top_every=N" to the module's settings. */
@@ -126,6 +129,8 @@ static int apply_params(const char *param, char *err, size_t err_len)
 			path = HP_SCAN_PERIOD;
 		else if (!strcmp(key, "pages"))
 			path = HP_SCAN_PAGES;
+		else if (!strcmp(key, "top_every") && access(HP_SCAN_TOP_EVERY, F_OK))
+			continue; /* an older module: it tests the top tier at every sweep */
 		else if (!strcmp(key, "top_every"))
 			path = HP_SCAN_TOP_EVERY;
 		else {
@@ -197,7 +202,7 @@ static int scan_start(struct hp_transport *transport, const struct hp_source_opt
 		ret = hp_read_line(HP_SCAN_PERIOD, src->old_period, sizeof(src->old_period));
 	if (!ret)
 		ret = hp_read_line(HP_SCAN_PAGES, src->old_pages, sizeof(src->old_pages));
-	if (!ret)
+	if (!ret && !access(HP_SCAN_TOP_EVERY, F_OK))
 		ret = hp_read_line(HP_SCAN_TOP_EVERY, src->old_top_every,
 				   sizeof(src->old_top_every));
 	if (ret)

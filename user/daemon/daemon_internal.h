@@ -233,6 +233,7 @@ void hp_daemon_policies_rank(struct daemon *d, size_t *n, __u64 held[HP_HOLD_NR]
 int hp_daemon_demotion_target(const struct daemon *d, int node);
 /* The fast tier: nodes whose pages are not candidates, and their memory (daemon_policies.c). */
 __u64 hp_daemon_fast_mask(const struct daemon *d);
+__u64 hp_daemon_fast_bytes(const struct daemon *d);
 
 /*
  * Sweeps per test of the top tier's pages by the scanner: a page there
@@ -245,7 +246,7 @@ static inline unsigned int hp_daemon_scan_top_every(unsigned int min_idle)
 
 	return every < 1 ? 1 : every > HP_HEAT_WINDOWS ? HP_HEAT_WINDOWS : every;
 }
-__u64 hp_daemon_fast_bytes(const struct daemon *d);
+
 /*
  * Each policy's pages on the fast tier now, into its fast_pages; only
  * those with a share when @shares_only (daemon_policies.c).
